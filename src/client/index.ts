@@ -1,0 +1,36 @@
+// The browser SDK: `import { Room } from 'tureen/client'`.
+export {
+  type CandidateFilter,
+  type CandidateInfo,
+  loopbackCandidatesOnly,
+  parseCandidate,
+} from './candidates.js';
+export { Emitter, type Listener } from './emitter.js';
+export { P2PMesh, type P2PMeshOptions, type SignalPayload } from './p2p-mesh.js';
+export { PeerLink, type PeerLinkOptions } from './peer-link.js';
+export {
+  type MediaKind,
+  type Participant,
+  type ParticipantConnectionState,
+  Room,
+  type RoomCloseReason,
+  type RoomEvents,
+  type RoomOptions,
+} from './room.js';
+export {
+  SignalingClient,
+  type SignalingClientOptions,
+  SignalingError,
+  type SignalingErrorCode,
+  type SignalingEvents,
+  type SignalingNotificationEvent,
+  type SignalingState,
+  type WebSocketFactory,
+  type WebSocketLike,
+} from './signaling-client.js';
+export {
+  type CandidateType,
+  type ConnectionStats,
+  type SelectedCandidatePair,
+  sampleConnectionStats,
+} from './stats.js';

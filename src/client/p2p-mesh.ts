@@ -1,0 +1,86 @@
+import type { SignalData } from '../signaling/protocol.js';
+import type { CandidateFilter } from './candidates.js';
+import { PeerLink } from './peer-link.js';
+
+export type SignalPayload = Pick<SignalData, 'description' | 'candidate'>;
+
+export interface P2PMeshOptions {
+  localPeerId: string;
+  configuration: RTCConfiguration;
+  candidateFilter: CandidateFilter | undefined;
+  disconnectedRestartMs: number;
+  sendSignal(to: string, signal: SignalPayload): Promise<void>;
+  onTrack(peerId: string, track: MediaStreamTrack): void;
+  onStateChange(peerId: string, state: RTCPeerConnectionState): void;
+}
+
+/** A full mesh: one PeerLink per remote peer, every local track sent on each. */
+export class P2PMesh {
+  readonly #options: P2PMeshOptions;
+  readonly #links = new Map<string, PeerLink>();
+  #localStream: MediaStream | null = null;
+
+  constructor(options: P2PMeshOptions) {
+    this.#options = options;
+  }
+
+  get localPeerId(): string {
+    return this.#options.localPeerId;
+  }
+
+  get links(): ReadonlyMap<string, PeerLink> {
+    return this.#links;
+  }
+
+  /** The link to `peerId`, created (with the local tracks) if there is none yet. */
+  connect(peerId: string): PeerLink {
+    const existing = this.#links.get(peerId);
+    if (existing) return existing;
+    const options = this.#options;
+    const link = new PeerLink({
+      peerId,
+      // Any rule both ends compute alike will do; comparing ids needs no extra messages.
+      polite: options.localPeerId < peerId,
+      configuration: options.configuration,
+      candidateFilter: options.candidateFilter,
+      disconnectedRestartMs: options.disconnectedRestartMs,
+      sendSignal: (signal) => options.sendSignal(peerId, signal),
+      onTrack: (track) => options.onTrack(peerId, track),
+      onStateChange: (state) => options.onStateChange(peerId, state),
+    });
+    this.#links.set(peerId, link);
+    if (this.#localStream) link.addTracks(this.#localStream);
+    return link;
+  }
+
+  disconnect(peerId: string): void {
+    this.#links.get(peerId)?.close();
+    this.#links.delete(peerId);
+  }
+
+  handleSignal(from: string, signal: SignalPayload): void {
+    this.connect(from).handleSignal(signal);
+  }
+
+  /** Sends this stream's tracks on every link (and later links); tracks no longer in it stop. */
+  setLocalStream(stream: MediaStream | null): void {
+    this.#localStream = stream;
+    const keep = new Set(stream?.getTracks() ?? []);
+    for (const link of this.#links.values()) {
+      link.removeTracksExcept(keep);
+      if (stream) link.addTracks(stream);
+    }
+  }
+
+  /** Restarts ICE on links that are not connected, e.g. after the signaling socket came back. */
+  restartStalledLinks(): void {
+    for (const link of this.#links.values()) {
+      if (link.pc.connectionState !== 'connected') link.restartIce();
+    }
+  }
+
+  close(): void {
+    for (const link of this.#links.values()) link.close();
+    this.#links.clear();
+  }
+}

@@ -1,0 +1,344 @@
+import type { IceServer, JoinResponseData, Permissions, RoomMode } from '../signaling/protocol.js';
+import type { CandidateFilter } from './candidates.js';
+import { Emitter } from './emitter.js';
+import { P2PMesh } from './p2p-mesh.js';
+import {
+  SignalingClient,
+  type SignalingClientOptions,
+  type SignalingNotificationEvent,
+  type SignalingState,
+} from './signaling-client.js';
+import { type ConnectionStats, sampleConnectionStats } from './stats.js';
+
+export interface RoomOptions {
+  /** Shown to the others; default: the token's name claim. */
+  displayName?: string;
+  /** Tracks to send from the start (same as calling `publish` right after connecting). */
+  stream?: MediaStream;
+  /** Only relayed candidates (`iceTransportPolicy: 'relay'`): all media goes through TURN. */
+  relayOnly?: boolean;
+  /** Replaces the ICE servers the join response offers. */
+  iceServers?: RTCIceServer[];
+  /** Which ICE candidates may be used, local and remote; e.g. `loopbackCandidatesOnly` in tests. */
+  candidateFilter?: CandidateFilter;
+  /** How often the 'stats' event fires. Default 1000 ms; 0 turns it off. */
+  statsIntervalMs?: number;
+  /** Restart ICE when a connection has stayed `disconnected` this long. Default 3000 ms. */
+  disconnectedRestartMs?: number;
+  signaling?: SignalingClientOptions;
+}
+
+export type MediaKind = 'audio' | 'video';
+export type ParticipantConnectionState = RTCPeerConnectionState;
+
+export interface Participant {
+  readonly peerId: string;
+  readonly displayName: string;
+  /** The participant's media; tracks are added as they arrive. */
+  readonly stream: MediaStream;
+  connectionState: ParticipantConnectionState;
+  /** The latest stats sample, refreshed every `statsIntervalMs`. */
+  stats: ConnectionStats | undefined;
+}
+
+export type RoomCloseReason = 'left' | 'signaling-lost';
+
+export interface RoomEvents {
+  participantJoined: Participant;
+  participantLeft: Participant;
+  track: { participant: Participant; track: MediaStreamTrack };
+  connectionStateChanged: { participant: Participant; state: ParticipantConnectionState };
+  /** One sample per participant with a connection. */
+  stats: ConnectionStats[];
+  signalingStateChanged: SignalingState;
+  closed: { reason: RoomCloseReason };
+}
+
+function toRtcIceServers(servers: IceServer[]): RTCIceServer[] {
+  return servers.map((s) => ({
+    urls: s.urls,
+    ...(s.username !== undefined ? { username: s.username } : {}),
+    ...(s.credential !== undefined ? { credential: s.credential } : {}),
+  }));
+}
+
+/**
+ * A joined room. Today rooms are peer-to-peer meshes; the same API will front SFU rooms.
+ *
+ * ```ts
+ * const room = await Room.connect('wss://host/ws', token, { stream });
+ * room.on('track', ({ participant }) => (video.srcObject = participant.stream));
+ * ```
+ */
+export class Room extends Emitter<RoomEvents> {
+  readonly roomId: string;
+  readonly mode: RoomMode;
+  readonly permissions: Permissions;
+  readonly relayOnly: boolean;
+  readonly #signaling: SignalingClient;
+  readonly #token: string;
+  readonly #options: RoomOptions;
+  readonly #configuration: RTCConfiguration;
+  readonly #participants = new Map<string, Participant>();
+  readonly #muted: Record<MediaKind, boolean> = { audio: false, video: false };
+  #localPeerId: string;
+  #sessionId: string;
+  #mesh: P2PMesh;
+  #localStream: MediaStream | null = null;
+  #statsTimer: ReturnType<typeof setInterval> | null = null;
+  #sampling = false;
+  #closed = false;
+
+  /** Opens the signaling socket, joins the room the token names, and starts connecting to its peers. */
+  static async connect(url: string, token: string, options: RoomOptions = {}): Promise<Room> {
+    const signaling = new SignalingClient(url, options.signaling);
+    await signaling.connect();
+    try {
+      const joined = await signaling.request('join', {
+        token,
+        ...(options.displayName ? { displayName: options.displayName } : {}),
+      });
+      if (joined.mode !== 'p2p') throw new Error(`room mode '${joined.mode}' is not supported yet`);
+      // Built in the same task as the response arrived, so no notification is missed.
+      return new Room(signaling, token, joined, options);
+    } catch (err) {
+      signaling.close();
+      throw err;
+    }
+  }
+
+  private constructor(
+    signaling: SignalingClient,
+    token: string,
+    joined: JoinResponseData,
+    options: RoomOptions,
+  ) {
+    super();
+    this.#signaling = signaling;
+    this.#token = token;
+    this.#options = options;
+    this.roomId = joined.roomId;
+    this.mode = joined.mode;
+    this.permissions = joined.permissions;
+    this.relayOnly = options.relayOnly ?? false;
+    this.#localPeerId = joined.peerId;
+    this.#sessionId = joined.sessionId;
+    this.#configuration = {
+      iceServers: options.iceServers ?? toRtcIceServers(joined.iceServers),
+      iceTransportPolicy: this.relayOnly ? 'relay' : 'all',
+      bundlePolicy: 'max-bundle',
+    };
+    this.#mesh = this.#createMesh();
+
+    signaling.on('notification', (n) => this.#onNotification(n));
+    signaling.on('state', (state) => {
+      this.emit('signalingStateChanged', state);
+      if (state === 'closed') this.#close('signaling-lost');
+    });
+    signaling.resume = () => this.#resume();
+
+    if (options.stream) this.publish(options.stream);
+    for (const peer of joined.peers) this.#addParticipant(peer.peerId, peer.displayName);
+    const interval = options.statsIntervalMs ?? 1000;
+    if (interval > 0) this.#statsTimer = setInterval(() => void this.#emitStats(), interval);
+  }
+
+  get localPeerId(): string {
+    return this.#localPeerId;
+  }
+
+  get participants(): ReadonlyMap<string, Participant> {
+    return this.#participants;
+  }
+
+  get localStream(): MediaStream | null {
+    return this.#localStream;
+  }
+
+  get signalingState(): SignalingState {
+    return this.#signaling.state;
+  }
+
+  /** Sends this stream's tracks to everyone, replacing what was published before. */
+  publish(stream: MediaStream): void {
+    if (this.#closed) throw new Error('room is closed');
+    if (!this.permissions.publish) throw new Error('this token may not publish');
+    this.#localStream = stream;
+    for (const track of stream.getTracks()) track.enabled = !this.#muted[track.kind as MediaKind];
+    this.#mesh.setLocalStream(stream);
+  }
+
+  /** Stops sending everything (the tracks themselves stay live; the caller owns them). */
+  unpublish(): void {
+    this.#localStream = null;
+    this.#mesh.setLocalStream(null);
+  }
+
+  /** Muting disables the track: the others get silence or black frames, no renegotiation. */
+  setMuted(kind: MediaKind, muted: boolean): void {
+    this.#muted[kind] = muted;
+    for (const track of this.#localStream?.getTracks() ?? []) {
+      if (track.kind === kind) track.enabled = !muted;
+    }
+  }
+
+  isMuted(kind: MediaKind): boolean {
+    return this.#muted[kind];
+  }
+
+  /** A fresh stats sample for every connection (does not disturb the periodic bitrates). */
+  async getStats(): Promise<ConnectionStats[]> {
+    const samples = await Promise.all(
+      [...this.#mesh.links.values()].map((link) =>
+        sampleConnectionStats(link.peerId, link.pc, this.#participants.get(link.peerId)?.stats),
+      ),
+    );
+    return samples;
+  }
+
+  /** Tells the server we leave and closes every connection. */
+  async leave(): Promise<void> {
+    if (this.#closed) return;
+    await this.#signaling.request('leave', {}, { timeoutMs: 2000 }).catch(() => {});
+    this.#close('left');
+  }
+
+  /** Drops the signaling socket as a network failure would (it reconnects and resumes). For tests. */
+  simulateSignalingDrop(): void {
+    this.#signaling.dropConnection();
+  }
+
+  #createMesh(): P2PMesh {
+    return new P2PMesh({
+      localPeerId: this.#localPeerId,
+      configuration: this.#configuration,
+      candidateFilter: this.#options.candidateFilter,
+      disconnectedRestartMs: this.#options.disconnectedRestartMs ?? 3000,
+      sendSignal: async (to, signal) => {
+        await this.#signaling.request('signal', { to, ...signal });
+      },
+      onTrack: (peerId, track) => this.#onTrack(peerId, track),
+      onStateChange: (peerId, state) => {
+        const participant = this.#participants.get(peerId);
+        if (!participant) return;
+        participant.connectionState = state;
+        this.emit('connectionStateChanged', { participant, state });
+      },
+    });
+  }
+
+  #onNotification(notification: SignalingNotificationEvent): void {
+    if (this.#closed) return;
+    switch (notification.method) {
+      case 'peerJoined':
+        this.#addParticipant(notification.data.peerId, notification.data.displayName);
+        break;
+      case 'peerLeft':
+        this.#removeParticipant(notification.data.peerId);
+        break;
+      case 'signal': {
+        const { from, description, candidate } = notification.data;
+        // A signal can only come from someone in the room, even if peerJoined has not arrived.
+        if (!this.#participants.has(from)) this.#addParticipant(from, from);
+        this.#mesh.handleSignal(from, { description, candidate });
+        break;
+      }
+    }
+  }
+
+  #addParticipant(peerId: string, displayName: string): void {
+    if (peerId === this.#localPeerId || this.#participants.has(peerId)) return;
+    const participant: Participant = {
+      peerId,
+      displayName,
+      stream: new MediaStream(),
+      connectionState: 'new',
+      stats: undefined,
+    };
+    this.#participants.set(peerId, participant);
+    this.emit('participantJoined', participant);
+    this.#mesh.connect(peerId);
+  }
+
+  #removeParticipant(peerId: string): void {
+    const participant = this.#participants.get(peerId);
+    this.#mesh.disconnect(peerId);
+    if (!participant) return;
+    this.#participants.delete(peerId);
+    for (const track of participant.stream.getTracks()) participant.stream.removeTrack(track);
+    this.emit('participantLeft', participant);
+  }
+
+  #onTrack(peerId: string, track: MediaStreamTrack): void {
+    const participant = this.#participants.get(peerId);
+    if (!participant) return;
+    // One track per kind: a renegotiation that replaces a track supersedes the old one.
+    for (const old of participant.stream.getTracks()) {
+      if (old.kind === track.kind && old !== track) participant.stream.removeTrack(old);
+    }
+    participant.stream.addTrack(track);
+    track.addEventListener('ended', () => participant.stream.removeTrack(track), { once: true });
+    this.emit('track', { participant, track });
+  }
+
+  /** After a signaling reconnect: re-join with our sessionId and reconcile the peer list. */
+  async #resume(): Promise<void> {
+    const joined = await this.#signaling.request(
+      'join',
+      {
+        token: this.#token,
+        sessionId: this.#sessionId,
+        ...(this.#options.displayName ? { displayName: this.#options.displayName } : {}),
+      },
+      { immediate: true },
+    );
+    this.#sessionId = joined.sessionId;
+    if (joined.peerId !== this.#localPeerId) {
+      // The grace period ran out: we are a new peer and every connection starts over.
+      for (const peerId of [...this.#participants.keys()]) this.#removeParticipant(peerId);
+      this.#mesh.close();
+      this.#localPeerId = joined.peerId;
+      this.#mesh = this.#createMesh();
+      if (this.#localStream) this.#mesh.setLocalStream(this.#localStream);
+    } else {
+      const present = new Set(joined.peers.map((p) => p.peerId));
+      for (const peerId of [...this.#participants.keys()]) {
+        if (!present.has(peerId)) this.#removeParticipant(peerId);
+      }
+      // Signals sent while the socket was down were lost; fresh candidates repair that.
+      this.#mesh.restartStalledLinks();
+    }
+    for (const peer of joined.peers) this.#addParticipant(peer.peerId, peer.displayName);
+  }
+
+  async #emitStats(): Promise<void> {
+    if (this.#sampling || this.#closed) return;
+    this.#sampling = true;
+    try {
+      const samples = await this.getStats();
+      if (this.#closed) return;
+      for (const sample of samples) {
+        const participant = this.#participants.get(sample.peerId);
+        if (participant) participant.stats = sample;
+      }
+      this.emit('stats', samples);
+    } catch (err) {
+      console.warn('tureen: stats sampling failed', err);
+    } finally {
+      this.#sampling = false;
+    }
+  }
+
+  #close(reason: RoomCloseReason): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#statsTimer) clearInterval(this.#statsTimer);
+    this.#statsTimer = null;
+    this.#mesh.close();
+    this.#signaling.close();
+    for (const participant of this.#participants.values()) this.emit('participantLeft', participant);
+    this.#participants.clear();
+    this.emit('closed', { reason });
+    this.removeAllListeners();
+  }
+}

@@ -1,0 +1,124 @@
+/** Connection figures sampled from `RTCPeerConnection.getStats()`, with bitrates from byte deltas. */
+export type CandidateType = 'host' | 'srflx' | 'prflx' | 'relay';
+
+export interface SelectedCandidatePair {
+  state: string;
+  localCandidateType: CandidateType | undefined;
+  localAddress: string | undefined;
+  localProtocol: string | undefined;
+  /** For relay candidates: how we reach the TURN server (udp, tcp, tls). */
+  relayProtocol: string | undefined;
+  remoteCandidateType: CandidateType | undefined;
+  remoteAddress: string | undefined;
+  /** Milliseconds; undefined until the first STUN round trip on the pair. */
+  currentRoundTripTimeMs: number | undefined;
+}
+
+export interface ConnectionStats {
+  peerId: string;
+  /** Milliseconds, the stats report's clock. */
+  timestamp: number;
+  connectionState: RTCPeerConnectionState;
+  iceConnectionState: RTCIceConnectionState;
+  selectedPair: SelectedCandidatePair | undefined;
+  /** Media (RTP payload and headers) bits per second since the previous sample. */
+  inboundBitrate: number;
+  outboundBitrate: number;
+  bytesReceived: number;
+  bytesSent: number;
+  video: { framesDecoded: number; framesPerSecond: number; frameWidth: number; frameHeight: number };
+  audio: { totalAudioEnergy: number; audioLevel: number; totalSamplesReceived: number };
+}
+
+type StatsRecord = Record<string, unknown> & { id: string; type: string; timestamp: number };
+
+const num = (value: unknown): number => (typeof value === 'number' && Number.isFinite(value) ? value : 0);
+const str = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+
+function selectedPairOf(records: Map<string, StatsRecord>): StatsRecord | undefined {
+  for (const record of records.values()) {
+    if (record.type !== 'transport') continue;
+    const pairId = str(record.selectedCandidatePairId);
+    if (pairId && records.has(pairId)) return records.get(pairId);
+  }
+  // Firefox has no selectedCandidatePairId; it flags the pair instead.
+  for (const record of records.values()) {
+    if (record.type === 'candidate-pair' && (record.selected === true || record.nominated === true)) {
+      if (record.state === 'succeeded') return record;
+    }
+  }
+  return undefined;
+}
+
+function describePair(records: Map<string, StatsRecord>, pair: StatsRecord): SelectedCandidatePair {
+  const local = records.get(str(pair.localCandidateId) ?? '');
+  const remote = records.get(str(pair.remoteCandidateId) ?? '');
+  const rttSeconds = pair.currentRoundTripTime;
+  return {
+    state: str(pair.state) ?? 'unknown',
+    localCandidateType: str(local?.candidateType) as CandidateType | undefined,
+    localAddress: str(local?.address) ?? str(local?.ip),
+    localProtocol: str(local?.protocol),
+    relayProtocol: str(local?.relayProtocol),
+    remoteCandidateType: str(remote?.candidateType) as CandidateType | undefined,
+    remoteAddress: str(remote?.address) ?? str(remote?.ip),
+    currentRoundTripTimeMs: typeof rttSeconds === 'number' ? rttSeconds * 1000 : undefined,
+  };
+}
+
+/** Samples one connection; pass the previous sample to get bitrates. */
+export async function sampleConnectionStats(
+  peerId: string,
+  pc: RTCPeerConnection,
+  previous: ConnectionStats | undefined,
+): Promise<ConnectionStats> {
+  const report = await pc.getStats();
+  const records = new Map<string, StatsRecord>();
+  report.forEach((record: StatsRecord) => {
+    records.set(record.id, record);
+  });
+
+  const stats: ConnectionStats = {
+    peerId,
+    timestamp: Date.now(),
+    connectionState: pc.connectionState,
+    iceConnectionState: pc.iceConnectionState,
+    selectedPair: undefined,
+    inboundBitrate: 0,
+    outboundBitrate: 0,
+    bytesReceived: 0,
+    bytesSent: 0,
+    video: { framesDecoded: 0, framesPerSecond: 0, frameWidth: 0, frameHeight: 0 },
+    audio: { totalAudioEnergy: 0, audioLevel: 0, totalSamplesReceived: 0 },
+  };
+  const pair = selectedPairOf(records);
+  if (pair) stats.selectedPair = describePair(records, pair);
+
+  for (const record of records.values()) {
+    if (record.type === 'inbound-rtp') {
+      stats.bytesReceived += num(record.bytesReceived) + num(record.headerBytesReceived);
+      if (record.kind === 'video') {
+        stats.video.framesDecoded += num(record.framesDecoded);
+        stats.video.framesPerSecond += num(record.framesPerSecond);
+        stats.video.frameWidth = Math.max(stats.video.frameWidth, num(record.frameWidth));
+        stats.video.frameHeight = Math.max(stats.video.frameHeight, num(record.frameHeight));
+      } else if (record.kind === 'audio') {
+        stats.audio.totalAudioEnergy += num(record.totalAudioEnergy);
+        stats.audio.audioLevel = Math.max(stats.audio.audioLevel, num(record.audioLevel));
+        stats.audio.totalSamplesReceived += num(record.totalSamplesReceived);
+      }
+    } else if (record.type === 'outbound-rtp') {
+      stats.bytesSent += num(record.bytesSent) + num(record.headerBytesSent);
+    }
+  }
+
+  if (previous) {
+    const seconds = (stats.timestamp - previous.timestamp) / 1000;
+    if (seconds > 0) {
+      // A renegotiation can replace RTP streams and make the totals shrink; clamp at zero.
+      stats.inboundBitrate = Math.max(0, ((stats.bytesReceived - previous.bytesReceived) * 8) / seconds);
+      stats.outboundBitrate = Math.max(0, ((stats.bytesSent - previous.bytesSent) * 8) / seconds);
+    }
+  }
+  return stats;
+}
