@@ -1,0 +1,119 @@
+// Access tokens: HS256 JWTs signed with the server secret (docs/signaling-protocol.md, "Tokens").
+import { errors, jwtVerify, SignJWT } from 'jose';
+import { z } from 'zod';
+import type { Permissions } from './protocol.js';
+
+export type { Permissions };
+
+/** Missing permissions in a token are granted: a token restricts by saying `false`. */
+export const DEFAULT_PERMISSIONS: Readonly<Permissions> = Object.freeze({
+  publish: true,
+  subscribe: true,
+  publishData: true,
+});
+
+export interface TokenClaimsInput {
+  sub: string;
+  room: string;
+  name?: string;
+  perms?: Partial<Permissions>;
+}
+
+export interface TokenClaims {
+  sub: string;
+  room: string;
+  name?: string;
+  perms: Permissions;
+  /** Expiry, seconds since the epoch. */
+  exp: number;
+}
+
+export type TokenErrorReason = 'malformed' | 'bad_signature' | 'expired' | 'bad_claims';
+
+/** Why a token was refused; the signaling server answers `unauthorized` with the message. */
+export class TokenError extends Error {
+  override readonly name = 'TokenError';
+  constructor(
+    readonly reason: TokenErrorReason,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const NAME_MAX = 100;
+const ID_MAX = 256;
+
+const claimsSchema = z.object({
+  sub: z.string().min(1).max(ID_MAX),
+  room: z.string().min(1).max(ID_MAX),
+  name: z.string().max(NAME_MAX).optional(),
+  perms: z
+    .object({
+      publish: z.boolean().optional(),
+      subscribe: z.boolean().optional(),
+      publishData: z.boolean().optional(),
+    })
+    .optional(),
+  exp: z.number(),
+});
+
+const encoder = new TextEncoder();
+// One encoded key per secret: servers use one secret for their lifetime.
+let cachedSecret: string | undefined;
+let cachedKey: Uint8Array = new Uint8Array(0);
+function keyOf(secret: string): Uint8Array {
+  if (secret !== cachedSecret) {
+    cachedKey = encoder.encode(secret);
+    cachedSecret = secret;
+  }
+  return cachedKey;
+}
+
+export async function issueToken(
+  secret: string,
+  claims: TokenClaimsInput,
+  ttlSeconds: number,
+): Promise<string> {
+  if (secret.length === 0) throw new TypeError('secret must not be empty');
+  if (!(ttlSeconds > 0)) throw new TypeError('ttlSeconds must be positive');
+  const payload: Record<string, unknown> = { room: claims.room };
+  if (claims.name !== undefined) payload.name = claims.name;
+  if (claims.perms !== undefined) payload.perms = claims.perms;
+  return new SignJWT(payload)
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(claims.sub)
+    .setIssuedAt()
+    .setExpirationTime(Math.floor(Date.now() / 1000) + Math.ceil(ttlSeconds))
+    .sign(keyOf(secret));
+}
+
+/** Verifies signature, expiry and claim shapes; throws TokenError, never anything else. */
+export async function verifyToken(secret: string, token: string): Promise<TokenClaims> {
+  let payload: unknown;
+  try {
+    // requiredClaims makes a token without `exp` invalid: no token lives forever.
+    ({ payload } = await jwtVerify(token, keyOf(secret), { algorithms: ['HS256'], requiredClaims: ['exp'] }));
+  } catch (err) {
+    throw toTokenError(err);
+  }
+  const parsed = claimsSchema.safeParse(payload);
+  if (!parsed.success) throw new TokenError('bad_claims', 'token claims are missing or malformed');
+  const { sub, room, name, perms, exp } = parsed.data;
+  const claims: TokenClaims = { sub, room, perms: { ...DEFAULT_PERMISSIONS, ...perms }, exp };
+  if (name !== undefined) claims.name = name;
+  return claims;
+}
+
+function toTokenError(err: unknown): TokenError {
+  if (err instanceof errors.JWTExpired) return new TokenError('expired', 'token expired');
+  if (err instanceof errors.JWSSignatureVerificationFailed) {
+    return new TokenError('bad_signature', 'token signature is invalid');
+  }
+  if (err instanceof errors.JWTClaimValidationFailed) {
+    return new TokenError('bad_claims', `token claim invalid: ${err.claim}`);
+  }
+  if (err instanceof errors.JOSEAlgNotAllowed)
+    return new TokenError('bad_signature', 'token algorithm not allowed');
+  return new TokenError('malformed', 'token is malformed');
+}
