@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, createHmac, createSecretKey, type KeyObject } from 'node:crypto';
-import { deriveSrtpSessionKeys } from './kdf.js';
+import { deriveSrtpSessionKeys, type SrtpSessionKeys } from './kdf.js';
 import { SRTP_PROFILES, type SrtpProfileName, type SrtpProfileParams } from './profiles.js';
 import { ReplayCheck, ReplayWindow } from './replay.js';
 
@@ -18,13 +18,15 @@ export const SrtpError = {
 } as const;
 export type SrtpErrorCode = (typeof SrtpError)[keyof typeof SrtpError];
 
-export interface SrtpContextOptions {
+export type SrtpContextOptions = {
   profile: SrtpProfileName;
-  masterKey: Buffer;
-  masterSalt: Buffer;
   /** Most SSRCs tracked (ROC, replay window, SRTCP index) at once; default 1024. */
   maxSsrcs?: number;
-}
+} & (
+  | { masterKey: Buffer; masterSalt: Buffer }
+  /** Already-derived session keys (known-answer tests that start from session keys, RFC 7714 §16). */
+  | { sessionKeys: SrtpSessionKeys }
+);
 
 export interface SrtpCounters {
   rtpProtected: number;
@@ -141,7 +143,10 @@ export class SrtpContext {
   constructor(options: SrtpContextOptions) {
     this.profile = SRTP_PROFILES[options.profile];
     if (!this.profile) throw new TypeError(`unknown SRTP profile ${String(options.profile)}`);
-    const keys = deriveSrtpSessionKeys(options.profile, options.masterKey, options.masterSalt);
+    const keys =
+      'sessionKeys' in options
+        ? options.sessionKeys
+        : deriveSrtpSessionKeys(options.profile, options.masterKey, options.masterSalt);
     this.rtpKey = createSecretKey(keys.rtpKey);
     this.rtcpKey = createSecretKey(keys.rtcpKey);
     this.rtpSalt = keys.rtpSalt;
@@ -166,6 +171,17 @@ export class SrtpContext {
   /** Highest RTP index (ROC·65536 + seq) accepted for an SSRC, or -1. For tests and stats. */
   highestRtpIndex(ssrc: number): number {
     return this.ssrcs.get(ssrc >>> 0)?.rtpReplay.highest ?? -1;
+  }
+
+  /**
+   * Make the next SRTCP packet sent for `ssrc` carry `index` (1..2^31-1), e.g. to continue a
+   * stream's index after re-keying. Returns false when the SSRC cannot be tracked.
+   */
+  setNextRtcpIndex(ssrc: number, index: number): boolean {
+    const state = this.stateFor(ssrc >>> 0);
+    if (state === undefined) return false;
+    state.rtcpSendIndex = ((index - 1) & SRTCP_INDEX_MASK) >>> 0;
+    return true;
   }
 
   /** Encrypt and authenticate an RTP packet; the input is not modified. */
