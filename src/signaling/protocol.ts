@@ -106,7 +106,8 @@ export interface PeerInfo {
 // --- join ----------------------------------------------------------------------------------
 
 export const joinRequestDataSchema = z.object({
-  token: z.string().min(1).max(TOKEN_MAX),
+  // Optional here so that a missing token is `unauthorized`, like a bad one.
+  token: z.string().max(TOKEN_MAX).optional(),
   displayName: z.string().max(DISPLAY_NAME_MAX).optional(),
   sessionId: z.string().min(1).max(ID_MAX).optional(),
 });

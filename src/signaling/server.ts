@@ -192,7 +192,7 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
     if (this.pingTimer !== null) clearInterval(this.pingTimer);
     this.pingTimer = null;
     this.attachedServer?.off('upgrade', this.onUpgrade);
-    for (const connection of [...this.connections]) connection.terminate();
+    await Promise.all([...this.connections].map((connection) => connection.terminateAndWait()));
     // Peers in their grace period have no socket; drop them without notifying anyone.
     for (const room of [...this.registry.rooms.values()]) {
       for (const peer of [...room.peers.values()]) this.registry.remove(peer);
@@ -337,6 +337,8 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
   private async join(ctx: ConnectionContext, data: JoinRequestData): Promise<JoinResponseData> {
     const connection = ctx.connection as Connection;
     if (connection.peer !== null) throw new SignalingError('bad_request', 'already joined');
+    if (data.token === undefined || data.token.length === 0)
+      throw new SignalingError('unauthorized', 'token missing');
     let claims: Awaited<ReturnType<typeof verifyToken>>;
     try {
       claims = await verifyToken(this.secret, data.token);
@@ -488,6 +490,14 @@ class Connection implements PeerTransport, SignalingConnection {
   terminate(): void {
     this.closing = true;
     this.ws.terminate();
+  }
+
+  /** Resolves once the socket has closed and the server has forgotten this connection. */
+  terminateAndWait(): Promise<void> {
+    if (this.ws.readyState === this.ws.CLOSED) return Promise.resolve();
+    const closed = new Promise<void>((resolve) => this.ws.once('close', () => resolve()));
+    this.terminate();
+    return closed;
   }
 
   private close(code: number, reason: string): void {

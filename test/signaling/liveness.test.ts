@@ -1,0 +1,178 @@
+// Reconnection within the grace period, expiry after it, and detection of silent peers by ping.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import { test } from 'node:test';
+import { delay, eventually, startServer, TestClient, token } from './helpers.js';
+
+test('reconnect within grace keeps the peerId; others see nothing', { timeout: 10_000 }, async (t) => {
+  const server = await startServer({ reconnectGraceMs: 1500 });
+  const alice = await TestClient.connect(server.port);
+  let bob = await TestClient.connect(server.port);
+  t.after(async () => {
+    await Promise.all([alice.terminate(), bob.terminate()]);
+    await server.close();
+  });
+  const a = await alice.join(await token('alice', 'r'));
+  const bobToken = await token('bob', 'r');
+  const b = await bob.join(bobToken, { displayName: 'Bob' });
+  await alice.notification('peerJoined');
+
+  await bob.terminate();
+  await delay(200);
+  bob = await TestClient.connect(server.port);
+  const resumed = await bob.join(bobToken, { sessionId: b.sessionId });
+  assert.equal(resumed.peerId, b.peerId);
+  assert.equal(resumed.sessionId, b.sessionId);
+  assert.deepEqual(resumed.peers, [{ peerId: a.peerId, displayName: 'alice' }]);
+
+  // The resumed peer signals and is signalled as before.
+  assert.equal((await alice.request('signal', { to: b.peerId, candidate: null })).ok, true);
+  assert.deepEqual((await bob.notification('signal')).data, { from: a.peerId, candidate: null });
+  await delay(1700); // past the original grace period: the cancelled timer must not fire
+  assert.equal(alice.notifications('peerLeft').length, 0);
+  assert.equal(alice.notifications('peerJoined').length, 1);
+  assert.deepEqual(server.stats(), { sockets: 2, peers: 2, rooms: 1 });
+});
+
+test('after the grace period peerLeft arrives and the session is gone', { timeout: 10_000 }, async (t) => {
+  const server = await startServer({ reconnectGraceMs: 300 });
+  const alice = await TestClient.connect(server.port);
+  let bob = await TestClient.connect(server.port);
+  t.after(async () => {
+    await Promise.all([alice.terminate(), bob.terminate()]);
+    await server.close();
+  });
+  const left: string[] = [];
+  server.on('peerLeft', (e) => left.push(e.peerId));
+  await alice.join(await token('alice', 'r'));
+  const bobToken = await token('bob', 'r');
+  const b = await bob.join(bobToken);
+  const start = Date.now();
+  await bob.terminate();
+  const peerLeft = await alice.notification('peerLeft', 3000);
+  assert.deepEqual(peerLeft.data, { peerId: b.peerId });
+  assert.ok(Date.now() - start >= 250, 'not before the grace period');
+  assert.deepEqual(left, [b.peerId]);
+
+  // The old sessionId no longer resumes: a fresh peer, announced as new.
+  bob = await TestClient.connect(server.port);
+  const fresh = await bob.join(bobToken, { sessionId: b.sessionId });
+  assert.notEqual(fresh.peerId, b.peerId);
+  assert.deepEqual((await alice.notification('peerJoined')).data, {
+    peerId: fresh.peerId,
+    displayName: 'bob',
+  });
+});
+
+test('a sessionId works only with a token of the same identity and room', { timeout: 10_000 }, async (t) => {
+  const server = await startServer({ reconnectGraceMs: 2000 });
+  const alice = await TestClient.connect(server.port);
+  const bob = await TestClient.connect(server.port);
+  const mallory = await TestClient.connect(server.port);
+  t.after(async () => {
+    await Promise.all([alice.terminate(), bob.terminate(), mallory.terminate()]);
+    await server.close();
+  });
+  await alice.join(await token('alice', 'r'));
+  const b = await bob.join(await token('bob', 'r'));
+  await bob.terminate();
+  // Mallory learned bob's sessionId but holds her own token: she becomes a new peer.
+  const m = await mallory.join(await token('mallory', 'r'), { sessionId: b.sessionId });
+  assert.notEqual(m.peerId, b.peerId);
+  assert.equal(server.stats().peers, 3, 'bob is still in his grace period');
+});
+
+test('resuming while the old socket still looks open replaces it', { timeout: 10_000 }, async (t) => {
+  const server = await startServer();
+  const alice = await TestClient.connect(server.port);
+  const bobOld = await TestClient.connect(server.port);
+  const bobNew = await TestClient.connect(server.port);
+  t.after(async () => {
+    await Promise.all([alice.terminate(), bobOld.terminate(), bobNew.terminate()]);
+    await server.close();
+  });
+  const a = await alice.join(await token('alice', 'r'));
+  const bobToken = await token('bob', 'r');
+  const b = await bobOld.join(bobToken);
+  const resumed = await bobNew.join(bobToken, { sessionId: b.sessionId });
+  assert.equal(resumed.peerId, b.peerId);
+  await bobOld.closed; // the server dropped the stale socket
+  await alice.request('signal', { to: b.peerId, candidate: null });
+  assert.deepEqual((await bobNew.notification('signal')).data, { from: a.peerId, candidate: null });
+  await delay(100);
+  assert.equal(alice.notifications('peerLeft').length, 0);
+  assert.deepEqual(server.stats(), { sockets: 2, peers: 2, rooms: 1 });
+});
+
+test('a silent raw TCP client that completed the upgrade is terminated', { timeout: 10_000 }, async (t) => {
+  const server = await startServer({ pingIntervalMs: 100 });
+  const socket = net.connect(server.port, '127.0.0.1');
+  t.after(async () => {
+    socket.destroy();
+    await server.close();
+  });
+  await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+  const key = randomBytes(16).toString('base64');
+  socket.write(
+    `GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+  );
+  let received = '';
+  socket.on('data', (chunk) => {
+    received += chunk.toString('latin1');
+  });
+  await eventually(() => received.startsWith('HTTP/1.1 101'), 2000, 'upgrade');
+  assert.equal(server.stats().sockets, 1);
+  const start = Date.now();
+  // Never answers the pings it is sent.
+  await new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  const elapsed = Date.now() - start;
+  assert.ok(elapsed >= 150 && elapsed < 1500, `terminated after ${elapsed} ms`);
+  assert.ok(received.includes('\x89'), 'pings (opcode 0x9) were sent');
+  await eventually(() => server.stats().sockets === 0, 1000, 'socket forgotten');
+});
+
+test('a joined ws client with pong disabled is dropped; its peer leaves after grace', {
+  timeout: 10_000,
+}, async (t) => {
+  const server = await startServer({ pingIntervalMs: 100, reconnectGraceMs: 200 });
+  const alice = await TestClient.connect(server.port);
+  const silent = await TestClient.connect(server.port, { autoPong: false });
+  t.after(async () => {
+    await Promise.all([alice.terminate(), silent.terminate()]);
+    await server.close();
+  });
+  await alice.join(await token('alice', 'r'));
+  const s = await silent.join(await token('silent', 'r'));
+  const closed = await silent.closed;
+  assert.equal(closed.code, 1006, 'terminated without a close frame');
+  assert.deepEqual((await alice.notification('peerLeft', 3000)).data, { peerId: s.peerId });
+  // Alice answers pings (ws does by default) and stays.
+  await delay(400);
+  assert.equal(alice.ws.readyState, alice.ws.OPEN);
+  assert.deepEqual(server.stats(), { sockets: 1, peers: 1, rooms: 1 });
+});
+
+test('close() ends sockets and grace timers; the process can exit', { timeout: 10_000 }, async () => {
+  const server = await startServer({ reconnectGraceMs: 60_000 });
+  const a = await TestClient.connect(server.port);
+  const b = await TestClient.connect(server.port);
+  await a.join(await token('a', 'r'));
+  await b.join(await token('b', 'r'));
+  await b.terminate(); // b enters a 60 s grace period
+  await eventually(() => server.stats().sockets === 1);
+  await server.close();
+  assert.equal((await a.closed).code, 1006);
+  assert.deepEqual(server.stats(), { sockets: 0, peers: 0, rooms: 0 });
+  await assert.rejects(TestClient.connect(server.port));
+});
+
+test('wrong path is refused; plain HTTP gets 426', { timeout: 10_000 }, async (t) => {
+  const server = await startServer();
+  t.after(() => server.close());
+  await assert.rejects(TestClient.connect(server.port, {}, '/other'));
+  const response = await fetch(`http://127.0.0.1:${server.port}/ws`);
+  assert.equal(response.status, 426);
+  await response.text();
+});
