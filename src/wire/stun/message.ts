@@ -12,6 +12,8 @@ import {
 
 /** A parse or decode failure. Not an Error subclass: no stack capture on hostile input. */
 export class StunParseError {
+  /** Discriminant: keeps `instanceof` narrowing sound against look-alike result objects. */
+  readonly isStunParseError = true;
   constructor(readonly reason: string) {}
 }
 
