@@ -27,7 +27,7 @@ import {
   signalRequestDataSchema,
 } from './protocol.js';
 import { Peer, type PeerTransport, type Room, RoomRegistry } from './rooms.js';
-import { TokenError, verifyToken } from './tokens.js';
+import { prepareSecret, TokenError, verifyToken } from './tokens.js';
 
 export interface SignalingServerOptions {
   /** Attach to this HTTP server's `upgrade` event (requests for other paths are left alone). */
@@ -145,6 +145,7 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
 
   static async start(opts: SignalingServerOptions): Promise<SignalingServer> {
     const server = new SignalingServer(opts);
+    await prepareSecret(server.secret);
     if (opts.server !== undefined) {
       server.attachedServer = opts.server;
       opts.server.on('upgrade', server.onUpgrade);
