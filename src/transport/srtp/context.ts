@@ -235,15 +235,15 @@ export class SrtpContext {
     const replay = state.rtpReplay;
     const index = estimateSrtpIndex(replay.highest, pkt.readUInt16BE(2));
     const check = replay.check(index);
-    if (check !== ReplayCheck.Fresh)
-      return this.fail(check === ReplayCheck.Replayed ? SrtpError.Replayed : SrtpError.TooOld);
     let accepted = index;
-    if (!this.openRtp(pkt, len, headerLength, state, index)) {
-      // More than 2^15 packets lost: the estimate picks the wrong ROC. Trying the next one lets
-      // the stream resume instead of being lost for good; the tag still decides.
+    if (check !== ReplayCheck.Fresh || !this.openRtp(pkt, len, headerLength, state, index)) {
+      // After more than 2^15 lost packets the estimate picks a ROC one too low (the packet then
+      // looks old or fails the tag). Trying the next ROC lets the stream resume instead of being
+      // lost for good; only the tag can make it pass.
       const next = index + 65536;
-      if (known === undefined || replay.highest < 0 || !this.openRtp(pkt, len, headerLength, state, next)) {
-        return this.fail(SrtpError.AuthFailed);
+      if (known === undefined || !this.openRtp(pkt, len, headerLength, state, next)) {
+        if (check === ReplayCheck.Replayed) return this.fail(SrtpError.Replayed);
+        return this.fail(check === ReplayCheck.TooOld ? SrtpError.TooOld : SrtpError.AuthFailed);
       }
       accepted = next;
       this.counters.rocResync++;
