@@ -1,0 +1,292 @@
+/**
+ * Builds an ICE-lite SDP answer to a browser offer: one BUNDLE group over one 5-tuple,
+ * rtcp-mux, our credentials, fingerprint and host candidates, and for each audio/video
+ * section the first offered codec we accept (VP8, opus by default). Data channel and
+ * unsupported sections are rejected with port 0.
+ */
+import {
+  type Candidate,
+  type Direction,
+  findAttribute,
+  findAttributes,
+  formatCandidate,
+  formatFmtp,
+  formatRtcpFb,
+  formatRtpmap,
+  isDirection,
+  parseFingerprint,
+  parseFmtp,
+  parseGroup,
+  parseRtcpFb,
+  parseRtpmap,
+  parseSdp,
+  parseSetup,
+  type Rtpmap,
+  type SdpAttribute,
+  type SdpMediaSection,
+  SdpParseError,
+  type SessionDescription,
+  serializeSdp,
+} from '../../wire/sdp/index.js';
+
+export interface AcceptedCodec {
+  kind: 'audio' | 'video';
+  /** Encoding name, compared case-insensitively: VP8, opus… */
+  name: string;
+  clockRate: number;
+  channels?: number;
+}
+
+export const DEFAULT_CODECS: readonly AcceptedCodec[] = [
+  { kind: 'video', name: 'VP8', clockRate: 90000 },
+  { kind: 'audio', name: 'opus', clockRate: 48000, channels: 2 },
+];
+
+/** RTCP feedback we can honour by forwarding: NACK, PLI, FIR. */
+const ACCEPTED_FEEDBACK: ReadonlySet<string> = new Set(['nack', 'nack pli', 'ccm fir']);
+
+/** A stream we will send in a section (loopback or SFU consumer): declared with a=ssrc and a=msid. */
+export interface SendStream {
+  ssrc: number;
+  cname: string;
+  streamId: string;
+  trackId: string;
+}
+
+export interface LocalTransportDescription {
+  usernameFragment: string;
+  password: string;
+  /** e.g. { algorithm: 'sha-256', value: 'AB:CD:…' } */
+  fingerprint: { algorithm: string; value: string };
+  /** Our DTLS role: 'server' answers a=setup:passive, 'client' a=setup:active. */
+  dtlsRole: 'client' | 'server';
+  candidates: Candidate[];
+}
+
+export interface NegotiatedSection {
+  mid: string;
+  kind: string;
+  accepted: boolean;
+  /** The codec chosen for this section, when accepted. */
+  codec: Rtpmap | undefined;
+  /** Our direction in the answer. */
+  direction: Direction;
+  /** SSRCs the offer declared for what the peer sends. */
+  remoteSsrcs: number[];
+  sendStream: SendStream | undefined;
+}
+
+export interface RemoteTransportDescription {
+  usernameFragment: string | undefined;
+  password: string | undefined;
+  fingerprints: { algorithm: string; value: string }[];
+  /** The offer's a=setup (actpass when absent, per RFC 8842). */
+  setup: 'active' | 'passive' | 'actpass' | 'holdconn';
+}
+
+export interface AnswerResult {
+  sdp: string;
+  remote: RemoteTransportDescription;
+  sections: NegotiatedSection[];
+}
+
+export interface AnswerOptions {
+  codecs?: readonly AcceptedCodec[];
+  /** Streams to send, per mid: that section answers sendrecv/sendonly and declares the SSRC. */
+  sendStreams?: ReadonlyMap<string, SendStream>;
+  /** The session id for o= (default: random). */
+  sessionId?: string;
+}
+
+export class SdpNegotiationError extends Error {
+  override name = 'SdpNegotiationError';
+}
+
+const REVERSE: Record<Direction, Direction> = {
+  sendrecv: 'sendrecv',
+  sendonly: 'recvonly',
+  recvonly: 'sendonly',
+  inactive: 'inactive',
+};
+
+function offeredDirection(media: SdpMediaSection, session: SessionDescription): Direction {
+  for (const a of media.attributes) if (isDirection(a.name)) return a.name;
+  for (const a of session.attributes) if (isDirection(a.name)) return a.name;
+  return 'sendrecv';
+}
+
+function pickCodec(media: SdpMediaSection, codecs: readonly AcceptedCodec[]): Rtpmap | undefined {
+  const rtpmaps = findAttributes(media.attributes, 'rtpmap')
+    .map(parseRtpmap)
+    .filter((r): r is Rtpmap => r !== undefined);
+  for (const format of media.formats) {
+    const rtpmap = rtpmaps.find((r) => String(r.payloadType) === format);
+    if (!rtpmap) continue;
+    const ok = codecs.some(
+      (c) =>
+        c.kind === media.kind &&
+        c.name.toLowerCase() === rtpmap.encodingName.toLowerCase() &&
+        c.clockRate === rtpmap.clockRate &&
+        (c.channels === undefined || (rtpmap.channels ?? 1) === c.channels),
+    );
+    if (ok) return rtpmap;
+  }
+  return undefined;
+}
+
+function remoteSsrcsOf(media: SdpMediaSection): number[] {
+  const out: number[] = [];
+  for (const value of findAttributes(media.attributes, 'ssrc')) {
+    const space = value.indexOf(' ');
+    const ssrc = Number(value.slice(0, space < 0 ? undefined : space));
+    if (Number.isInteger(ssrc) && ssrc >= 0 && ssrc <= 0xffffffff && !out.includes(ssrc)) out.push(ssrc);
+  }
+  return out;
+}
+
+/** Reads what the offer says about the transport: credentials, fingerprints, setup role. */
+export function readRemoteTransport(offer: SessionDescription): RemoteTransportDescription {
+  const first = offer.media.find((m) => m.port !== 0) ?? offer.media[0];
+  const attr = (name: string): string | undefined =>
+    (first && findAttribute(first.attributes, name)) ?? findAttribute(offer.attributes, name);
+  const fingerprintTexts = [
+    ...(first ? findAttributes(first.attributes, 'fingerprint') : []),
+    ...findAttributes(offer.attributes, 'fingerprint'),
+  ];
+  const fingerprints = fingerprintTexts
+    .map(parseFingerprint)
+    .filter((f): f is { algorithm: string; value: string } => f !== undefined);
+  return {
+    usernameFragment: attr('ice-ufrag'),
+    password: attr('ice-pwd'),
+    fingerprints,
+    setup: parseSetup(attr('setup')) ?? 'actpass',
+  };
+}
+
+/**
+ * Our DTLS role for an offer: the opposite of a definite a=setup, otherwise the preference.
+ * Throws SdpNegotiationError on holdconn.
+ */
+export function dtlsRoleForOffer(
+  setup: RemoteTransportDescription['setup'],
+  preferred: 'client' | 'server',
+): 'client' | 'server' {
+  if (setup === 'active') return 'server';
+  if (setup === 'passive') return 'client';
+  if (setup === 'holdconn') throw new SdpNegotiationError('offer has a=setup:holdconn');
+  return preferred;
+}
+
+export function buildAnswer(
+  offerSdp: string,
+  local: LocalTransportDescription,
+  options: AnswerOptions = {},
+): AnswerResult {
+  const offer = parseSdp(offerSdp);
+  if (offer instanceof SdpParseError) throw new SdpNegotiationError(`bad offer: ${offer.reason}`);
+  const remote = readRemoteTransport(offer);
+  if (!remote.usernameFragment || !remote.password)
+    throw new SdpNegotiationError('offer lacks ICE credentials');
+  if (remote.fingerprints.length === 0) throw new SdpNegotiationError('offer lacks a DTLS fingerprint');
+  const codecs = options.codecs ?? DEFAULT_CODECS;
+  const offeredBundle = findAttributes(offer.attributes, 'group')
+    .map(parseGroup)
+    .find((g) => g?.semantics === 'BUNDLE');
+  const sessionId = options.sessionId ?? String(Math.floor(Math.random() * 2 ** 52));
+  const candidates = local.candidates;
+  const defaultPort = candidates[0]?.port ?? 9;
+  const answer: SessionDescription = {
+    lines: [
+      { type: 'v', value: '0' },
+      { type: 'o', value: `tureen ${sessionId} 1 IN IP4 127.0.0.1` },
+      { type: 's', value: '-' },
+      { type: 't', value: '0 0' },
+    ],
+    attributes: [{ name: 'ice-lite', value: undefined }],
+    media: [],
+  };
+  const sections: NegotiatedSection[] = [];
+  const bundled: string[] = [];
+  offer.media.forEach((media, index) => {
+    const mid = findAttribute(media.attributes, 'mid') ?? String(index);
+    const isRtp = (media.kind === 'audio' || media.kind === 'video') && media.protocol.includes('RTP/');
+    const codec = isRtp && media.port !== 0 ? pickCodec(media, codecs) : undefined;
+    const inBundle = !offeredBundle || offeredBundle.mids.includes(mid);
+    const accepted = codec !== undefined && inBundle;
+    const offered = offeredDirection(media, offer);
+    const sendStream = accepted ? options.sendStreams?.get(mid) : undefined;
+    let direction: Direction = REVERSE[offered];
+    // We send only where asked to; otherwise we only receive.
+    if (!sendStream)
+      direction = direction === 'sendrecv' ? 'recvonly' : direction === 'sendonly' ? 'inactive' : direction;
+    sections.push({
+      mid,
+      kind: media.kind,
+      accepted,
+      codec,
+      direction,
+      remoteSsrcs: remoteSsrcsOf(media),
+      sendStream: direction === 'sendrecv' || direction === 'sendonly' ? sendStream : undefined,
+    });
+    if (!accepted) {
+      answer.media.push({
+        kind: media.kind,
+        port: 0,
+        portCount: undefined,
+        protocol: media.protocol,
+        formats: media.formats.slice(0, 1),
+        lines: [{ type: 'c', value: 'IN IP4 0.0.0.0' }],
+        attributes: [{ name: 'mid', value: mid }],
+      });
+      return;
+    }
+    bundled.push(mid);
+    const pt = codec.payloadType;
+    const attributes: SdpAttribute[] = [
+      { name: 'mid', value: mid },
+      { name: 'ice-ufrag', value: local.usernameFragment },
+      { name: 'ice-pwd', value: local.password },
+      { name: 'fingerprint', value: `${local.fingerprint.algorithm} ${local.fingerprint.value}` },
+      { name: 'setup', value: local.dtlsRole === 'server' ? 'passive' : 'active' },
+      { name: direction, value: undefined },
+      { name: 'rtcp-mux', value: undefined },
+    ];
+    if (findAttribute(media.attributes, 'rtcp-rsize') !== undefined) {
+      attributes.push({ name: 'rtcp-rsize', value: undefined });
+    }
+    attributes.push({ name: 'rtpmap', value: formatRtpmap(codec) });
+    for (const text of findAttributes(media.attributes, 'rtcp-fb')) {
+      const fb = parseRtcpFb(text);
+      if (!fb || fb.payloadType !== pt) continue;
+      const name = fb.subtype === undefined ? fb.type : `${fb.type} ${fb.subtype}`;
+      if (ACCEPTED_FEEDBACK.has(name)) attributes.push({ name: 'rtcp-fb', value: formatRtcpFb(fb) });
+    }
+    for (const text of findAttributes(media.attributes, 'fmtp')) {
+      const fmtp = parseFmtp(text);
+      if (fmtp?.payloadType === pt) attributes.push({ name: 'fmtp', value: formatFmtp(fmtp) });
+    }
+    const stream = sections[sections.length - 1]!.sendStream;
+    if (stream) {
+      attributes.push({ name: 'msid', value: `${stream.streamId} ${stream.trackId}` });
+      attributes.push({ name: 'ssrc', value: `${stream.ssrc} cname:${stream.cname}` });
+      attributes.push({ name: 'ssrc', value: `${stream.ssrc} msid:${stream.streamId} ${stream.trackId}` });
+    }
+    for (const candidate of candidates)
+      attributes.push({ name: 'candidate', value: formatCandidate(candidate) });
+    attributes.push({ name: 'end-of-candidates', value: undefined });
+    answer.media.push({
+      kind: media.kind,
+      port: defaultPort,
+      portCount: undefined,
+      protocol: media.protocol,
+      formats: [String(pt)],
+      lines: [{ type: 'c', value: 'IN IP4 127.0.0.1' }],
+      attributes,
+    });
+  });
+  if (bundled.length === 0) throw new SdpNegotiationError('no acceptable media section in the offer');
+  answer.attributes.unshift({ name: 'group', value: `BUNDLE ${bundled.join(' ')}` });
+  answer.attributes.push({ name: 'msid-semantic', value: ' WMS *' });
+  return { sdp: serializeSdp(answer), remote, sections };
+}

@@ -1,0 +1,467 @@
+/**
+ * The WebRTC media plane over one 5-tuple: ICE-lite (controlled) + DTLS (server by default,
+ * client on request) + SRTP/SRTCP, with STUN / DTLS / RTP / RTCP demultiplexed by first byte
+ * (RFC 7983). It knows nothing of the SFU: an SFU WebRtcTransport wraps one of these, feeds it
+ * mediasoup-style parameters (connect()) or an SDP offer (answer()), and gets decrypted RTP and
+ * RTCP out of onRtp / onRtcp.
+ */
+import { EventEmitter } from 'node:events';
+import type { Logger } from '../../common/logger.js';
+import { silentLogger } from '../../common/logger.js';
+import {
+  fingerprints as certificateFingerprints,
+  SRTP_PROFILES as DTLS_SRTP_PROFILES,
+  type DtlsCertificate,
+  type DtlsConnection,
+  type DtlsFingerprint,
+  DtlsSession,
+  type DtlsState,
+  type FingerprintAlgorithm,
+  generateCertificate,
+} from '../dtls/index.js';
+import {
+  classifyPacket,
+  type IceListener,
+  IceLiteServer,
+  type IceParameters,
+  type IceState,
+  type IceTuple,
+  PacketKind,
+  type PortRange,
+  TcpIceListener,
+  UdpIceListener,
+} from '../ice/index.js';
+import { SrtpSession, srtpProfileById } from '../srtp/index.js';
+import { type AnswerOptions, buildAnswer, dtlsRoleForOffer, type NegotiatedSection } from './answer.js';
+
+export interface ListenInfo {
+  protocol: 'udp' | 'tcp';
+  /** Local IP to bind. */
+  ip: string;
+  /** Address to put in candidates instead of ip (e.g. a public address). */
+  announcedAddress?: string;
+  port?: number;
+  portRange?: PortRange;
+}
+
+export interface WebRtcEndpointOptions {
+  /** Dedicated sockets for this endpoint, closed with it. */
+  listenInfos?: readonly ListenInfo[];
+  /** Shared listeners (WebRtcServer mode), not closed with the endpoint. */
+  listeners?: readonly IceListener[];
+  /** Announced addresses for shared listeners, by index, when they differ from the bound IP. */
+  announcedAddresses?: readonly (string | undefined)[];
+  /** Defaults to a fresh ECDSA P-256 certificate. */
+  certificate?: DtlsCertificate;
+  /** Role taken when the peer leaves it to us (a=setup:actpass / role 'auto'). Default 'server'. */
+  preferredDtlsRole?: 'client' | 'server';
+  /** ms without consent before ICE goes disconnected (default 30 000). */
+  iceConsentTimeout?: number;
+  /** DTLS handshake timeout in ms (default 30 000). */
+  dtlsHandshakeTimeout?: number;
+  logger?: Logger;
+}
+
+/** mediasoup's IceCandidate shape. */
+export interface IceCandidate {
+  foundation: string;
+  priority: number;
+  address: string;
+  ip: string;
+  protocol: 'udp' | 'tcp';
+  port: number;
+  type: 'host';
+  tcpType?: 'passive';
+}
+
+export interface DtlsParameters {
+  role: 'auto' | 'client' | 'server';
+  fingerprints: DtlsFingerprint[];
+}
+
+export interface WebRtcEndpointStats {
+  rtpReceived: number;
+  rtcpReceived: number;
+  rtpSent: number;
+  rtcpSent: number;
+  bytesReceived: number;
+  bytesSent: number;
+  /** Packets that failed SRTP/SRTCP authentication, replay checks or parsing. */
+  srtpErrors: number;
+  /** Media packets that arrived before SRTP keys existed. */
+  droppedBeforeKeys: number;
+  /** Datagrams of no known kind (RFC 7983 ranges). */
+  unknownPackets: number;
+}
+
+export interface WebRtcEndpointEvents {
+  icestatechange: [state: IceState];
+  iceselectedtuplechange: [tuple: IceTuple | undefined];
+  dtlsstatechange: [state: DtlsState];
+  /** SRTP keys are in place: media may flow both ways. */
+  connected: [connection: DtlsConnection];
+  close: [];
+}
+
+const HOST_TYPE_PREFERENCE = 126;
+
+function hostPriority(localPreference: number): number {
+  return HOST_TYPE_PREFERENCE * 2 ** 24 + localPreference * 2 ** 8 + (256 - 1);
+}
+
+export class WebRtcEndpoint extends EventEmitter<WebRtcEndpointEvents> {
+  readonly ice: IceLiteServer;
+  /** Decrypted RTP packets; the Buffer is only valid during the call. Hot path: one callback. */
+  onRtp: (packet: Buffer) => void = () => {};
+  /** Decrypted RTCP compound packets; only valid during the call. */
+  onRtcp: (packet: Buffer) => void = () => {};
+  /** DTLS application data (SCTP for data channels). */
+  onApplicationData: (data: Buffer) => void = () => {};
+  readonly stats: WebRtcEndpointStats = {
+    rtpReceived: 0,
+    rtcpReceived: 0,
+    rtpSent: 0,
+    rtcpSent: 0,
+    bytesReceived: 0,
+    bytesSent: 0,
+    srtpErrors: 0,
+    droppedBeforeKeys: 0,
+    unknownPackets: 0,
+  };
+
+  private readonly certificate: DtlsCertificate;
+  private readonly iceListeners: readonly IceListener[];
+  private readonly ownsListeners: boolean;
+  private readonly announced: readonly (string | undefined)[];
+  private readonly preferredRole: 'client' | 'server';
+  private readonly dtlsHandshakeTimeout: number;
+  private readonly logger: Logger;
+  private dtls: DtlsSession | undefined;
+  private srtp: SrtpSession | undefined;
+  private isClosed = false;
+  private negotiatedSections: NegotiatedSection[] = [];
+
+  private constructor(
+    options: WebRtcEndpointOptions,
+    listeners: readonly IceListener[],
+    owns: boolean,
+    announced: readonly (string | undefined)[],
+  ) {
+    super();
+    this.logger = options.logger ?? silentLogger;
+    this.certificate = options.certificate ?? generateCertificate();
+    this.iceListeners = listeners;
+    this.ownsListeners = owns;
+    this.announced = announced;
+    this.preferredRole = options.preferredDtlsRole ?? 'server';
+    this.dtlsHandshakeTimeout = options.dtlsHandshakeTimeout ?? 30_000;
+    this.ice = new IceLiteServer({ consentTimeout: options.iceConsentTimeout, logger: this.logger });
+    this.ice.onPacket = (buf, tuple) => this.onPacket(buf, tuple);
+    this.ice.on('statechange', (state) => this.onIceState(state));
+    this.ice.on('selectedtuplechange', (tuple) => this.emit('iceselectedtuplechange', tuple));
+    this.ice.on('usernamefragmentchange', (old) => {
+      for (const listener of this.iceListeners) listener.renameServer(this.ice, old);
+    });
+    for (const listener of listeners) listener.addServer(this.ice);
+  }
+
+  /** Opens dedicated sockets from listenInfos, or attaches to shared listeners. */
+  static async create(options: WebRtcEndpointOptions): Promise<WebRtcEndpoint> {
+    if (options.listeners && options.listeners.length > 0) {
+      return new WebRtcEndpoint(options, options.listeners, false, options.announcedAddresses ?? []);
+    }
+    const infos = options.listenInfos ?? [{ protocol: 'udp', ip: '127.0.0.1' }];
+    if (infos.length === 0) throw new TypeError('no listenInfos');
+    const opened: IceListener[] = [];
+    try {
+      for (const info of infos) {
+        const listenOptions = {
+          address: info.ip,
+          port: info.port,
+          portRange: info.portRange,
+          logger: options.logger,
+        };
+        opened.push(
+          info.protocol === 'tcp'
+            ? await TcpIceListener.listen(listenOptions)
+            : await UdpIceListener.listen(listenOptions),
+        );
+      }
+    } catch (error) {
+      for (const listener of opened) listener.close();
+      throw error;
+    }
+    return new WebRtcEndpoint(
+      options,
+      opened,
+      true,
+      infos.map((i) => i.announcedAddress),
+    );
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  get iceParameters(): IceParameters & { iceLite: true } {
+    return { usernameFragment: this.ice.usernameFragment, password: this.ice.password, iceLite: true };
+  }
+
+  get iceState(): IceState {
+    return this.ice.state;
+  }
+
+  get iceSelectedTuple(): IceTuple | undefined {
+    return this.ice.selectedTuple;
+  }
+
+  get dtlsState(): DtlsState {
+    return this.dtls?.state ?? 'new';
+  }
+
+  /** The negotiated SRTP profile once DTLS connected. */
+  get srtpProfile(): string | undefined {
+    return this.dtls?.negotiatedSrtpProfile;
+  }
+
+  /** Per-section results of the last answer(). */
+  get sections(): readonly NegotiatedSection[] {
+    return this.negotiatedSections;
+  }
+
+  /** UDP candidates first (higher priority), then ICE-TCP passive ones. */
+  get iceCandidates(): IceCandidate[] {
+    return this.iceListeners.map((listener, index) => {
+      const address = this.announced[index] ?? listener.address;
+      const udp = listener.protocol === 'udp';
+      const candidate: IceCandidate = {
+        foundation: udp ? 'udpcandidate' : 'tcpcandidate',
+        priority: hostPriority((udp ? 65535 : 32767) - index),
+        address,
+        ip: address,
+        protocol: listener.protocol,
+        port: listener.port,
+        type: 'host',
+      };
+      if (!udp) candidate.tcpType = 'passive';
+      return candidate;
+    });
+  }
+
+  /** Our fingerprints, sha-256 last (mediasoup-client uses the last one). */
+  get dtlsParameters(): DtlsParameters {
+    const all = certificateFingerprints(this.certificate.der);
+    const sha256 = all.filter((f) => f.algorithm === 'sha-256');
+    return { role: 'auto', fingerprints: [...all.filter((f) => f.algorithm !== 'sha-256'), ...sha256] };
+  }
+
+  /**
+   * mediasoup's connect(): the peer's DTLS parameters. Its role decides ours (client → we are
+   * the server; 'auto' → our preference).
+   */
+  connect(remote: DtlsParameters): void {
+    if (this.isClosed) throw new Error('WebRtcEndpoint closed');
+    if (this.dtls) throw new Error('already connected');
+    const role =
+      remote.role === 'client' ? 'server' : remote.role === 'server' ? 'client' : this.preferredRole;
+    this.startDtls(role, remote.fingerprints);
+  }
+
+  /**
+   * Answers an SDP offer (as a browser's createOffer() makes it): fixes the DTLS roles and the
+   * peer's fingerprint and ICE ufrag, and returns the answer SDP. Throws SdpNegotiationError on
+   * an offer we cannot answer.
+   */
+  answer(offerSdp: string, options: AnswerOptions & { dtlsRole?: 'client' | 'server' } = {}): string {
+    if (this.isClosed) throw new Error('WebRtcEndpoint closed');
+    if (this.dtls) throw new Error('already negotiated');
+    const sha256 = certificateFingerprints(this.certificate.der).find((f) => f.algorithm === 'sha-256')!;
+    // Roles depend on the offer, so parse once to read a=setup, then build the answer.
+    const probe = buildAnswer(offerSdp, {
+      usernameFragment: this.ice.usernameFragment,
+      password: this.ice.password,
+      fingerprint: { algorithm: 'sha-256', value: sha256.value },
+      dtlsRole: 'server',
+      candidates: [],
+    });
+    const role = dtlsRoleForOffer(probe.remote.setup, options.dtlsRole ?? this.preferredRole);
+    const result = buildAnswer(
+      offerSdp,
+      {
+        usernameFragment: this.ice.usernameFragment,
+        password: this.ice.password,
+        fingerprint: { algorithm: 'sha-256', value: sha256.value },
+        dtlsRole: role,
+        candidates: this.iceCandidates.map((c, index) => ({
+          foundation: c.foundation,
+          component: 1,
+          transport: c.protocol,
+          priority: c.priority,
+          address: c.address,
+          port: c.port,
+          type: 'host',
+          relatedAddress: undefined,
+          relatedPort: undefined,
+          tcpType: c.tcpType,
+          extensions: [
+            ['generation', '0'],
+            ['network-id', String(index + 1)],
+          ],
+        })),
+      },
+      options,
+    );
+    this.negotiatedSections = result.sections;
+    this.ice.setRemoteUsernameFragment(result.remote.usernameFragment);
+    const fingerprints = result.remote.fingerprints.map((f) => ({
+      algorithm: f.algorithm as FingerprintAlgorithm,
+      value: f.value,
+    }));
+    this.startDtls(role, fingerprints);
+    return result.sdp;
+  }
+
+  /** New ICE credentials (mediasoup's restartIce()). */
+  restartIce(): IceParameters & { iceLite: true } {
+    this.ice.restart();
+    return this.iceParameters;
+  }
+
+  /** Protects and sends an RTP packet on the selected tuple. False when not possible yet or it failed. */
+  sendRtp(packet: Buffer): boolean {
+    const tuple = this.ice.selectedTuple;
+    if (!this.srtp || !tuple) return false;
+    const out = this.srtp.protectRtp(packet);
+    if (typeof out === 'number') return false;
+    tuple.send(out);
+    this.stats.rtpSent++;
+    this.stats.bytesSent += out.length;
+    return true;
+  }
+
+  /** Protects and sends an RTCP compound packet on the selected tuple. */
+  sendRtcp(packet: Buffer): boolean {
+    const tuple = this.ice.selectedTuple;
+    if (!this.srtp || !tuple) return false;
+    const out = this.srtp.protectRtcp(packet);
+    if (typeof out === 'number') return false;
+    tuple.send(out);
+    this.stats.rtcpSent++;
+    this.stats.bytesSent += out.length;
+    return true;
+  }
+
+  /** Sends DTLS application data (an SCTP packet). False before DTLS connected. */
+  sendApplicationData(data: Uint8Array): boolean {
+    if (this.dtls?.state !== 'connected') return false;
+    this.dtls.send(data);
+    return true;
+  }
+
+  close(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.dtls?.close();
+    for (const listener of this.iceListeners) {
+      listener.removeServer(this.ice);
+      if (this.ownsListeners) listener.close();
+    }
+    this.ice.close();
+    this.srtp = undefined;
+    this.onRtp = () => {};
+    this.onRtcp = () => {};
+    this.onApplicationData = () => {};
+    this.emit('close');
+    this.removeAllListeners();
+  }
+
+  private startDtls(role: 'client' | 'server', fingerprints: DtlsFingerprint[]): void {
+    const dtls = new DtlsSession({
+      role,
+      certificate: this.certificate,
+      remoteFingerprints: fingerprints,
+      // ICE already proved the peer answers on this tuple: a cookie round trip adds nothing.
+      cookieExchange: false,
+      handshakeTimeoutMs: this.dtlsHandshakeTimeout,
+      send: (datagram) => {
+        const tuple = this.ice.selectedTuple;
+        if (!tuple) return;
+        tuple.send(datagram);
+        this.stats.bytesSent += datagram.length;
+      },
+      logger: this.logger,
+    });
+    this.dtls = dtls;
+    dtls.on('statechange', (state) => this.emit('dtlsstatechange', state));
+    dtls.on('data', (data) => this.onApplicationData(data));
+    dtls.on('error', (error) => this.logger.debug({ err: error }, 'endpoint: DTLS error'));
+    dtls.on('connected', (connection) => {
+      if (!connection.srtpProfile) {
+        this.logger.warn('endpoint: DTLS connected without an SRTP profile');
+        return;
+      }
+      const keys = dtls.srtpKeyingMaterial();
+      // The DTLS and SRTP modules name profiles differently; the IANA id is common ground.
+      const id = DTLS_SRTP_PROFILES.find((p) => p.name === keys.profile)?.id;
+      const profile = id === undefined ? undefined : srtpProfileById(id);
+      if (!profile) {
+        this.logger.warn({ profile: keys.profile }, 'endpoint: SRTP profile unknown to the SRTP module');
+        return;
+      }
+      this.srtp = new SrtpSession({
+        profile: profile.name,
+        localKey: keys.localMasterKey,
+        localSalt: keys.localMasterSalt,
+        remoteKey: keys.remoteMasterKey,
+        remoteSalt: keys.remoteMasterSalt,
+      });
+      this.emit('connected', connection);
+    });
+    if (role === 'server' || this.ice.selectedTuple) dtls.start();
+  }
+
+  private onIceState(state: IceState): void {
+    // The DTLS client speaks first, once there is a path to speak on.
+    if ((state === 'connected' || state === 'completed') && this.dtls?.state === 'new') this.dtls.start();
+    this.emit('icestatechange', state);
+  }
+
+  private onPacket(buf: Buffer, _tuple: IceTuple): void {
+    this.stats.bytesReceived += buf.length;
+    switch (classifyPacket(buf)) {
+      case PacketKind.Rtp: {
+        if (!this.srtp) {
+          this.stats.droppedBeforeKeys++;
+          return;
+        }
+        const packet = this.srtp.unprotectRtp(buf);
+        if (typeof packet === 'number') {
+          this.stats.srtpErrors++;
+          return;
+        }
+        this.stats.rtpReceived++;
+        this.onRtp(packet);
+        return;
+      }
+      case PacketKind.Rtcp: {
+        if (!this.srtp) {
+          this.stats.droppedBeforeKeys++;
+          return;
+        }
+        const packet = this.srtp.unprotectRtcp(buf);
+        if (typeof packet === 'number') {
+          this.stats.srtpErrors++;
+          return;
+        }
+        this.stats.rtcpReceived++;
+        this.onRtcp(packet);
+        return;
+      }
+      case PacketKind.Dtls:
+        this.dtls?.handleDatagram(buf);
+        return;
+      default:
+        this.stats.unknownPackets++;
+    }
+  }
+}
