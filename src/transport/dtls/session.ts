@@ -69,6 +69,7 @@ import {
   CIPHER_SUITES,
   type CipherSuite,
   cipherSuiteById,
+  NamedGroup,
   pickSignatureScheme,
   SIGNATURE_SCHEMES,
   type SignatureScheme,
@@ -141,6 +142,8 @@ export interface DtlsSessionOptions {
 
 export interface DtlsConnection {
   cipherSuite: string;
+  /** The ECDHE group: 'x25519' or 'secp256r1'. */
+  namedGroup: string;
   /** The negotiated DTLS-SRTP profile, if the peer offered one we support. */
   srtpProfile: SrtpProfileName | undefined;
   remoteCertificate: Buffer;
@@ -416,6 +419,7 @@ export class DtlsSession extends EventEmitter<DtlsSessionEvents> {
     this.setState('connected');
     this.emit('connected', {
       cipherSuite: this.suite!.name,
+      namedGroup: this.ephemeralKey!.group === NamedGroup.x25519 ? 'x25519' : 'secp256r1',
       srtpProfile: this.srtpProfile?.name,
       remoteCertificate: this.peerCertificate!,
       remoteFingerprint: { algorithm: 'sha-256', value: fingerprint(this.peerCertificate!, 'sha-256') },
@@ -767,6 +771,10 @@ export class DtlsSession extends EventEmitter<DtlsSessionEvents> {
       if (!groups.ok) return `bad supported_groups: ${groups.error}`;
       const common = SUPPORTED_GROUPS.find((g) => groups.value.includes(g));
       if (common === undefined) return 'no common ECDHE group';
+      // RFC 8422 §5.1: an ECDSA certificate's curve must be one the client supports too.
+      if (keyType === 'ecdsa' && !groups.value.includes(NamedGroup.secp256r1)) {
+        return 'client does not support P-256, the curve of our ECDSA certificate';
+      }
       group = common;
     }
     const formats = ext.get(ExtensionType.ecPointFormats);

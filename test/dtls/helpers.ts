@@ -1,0 +1,151 @@
+/** Test plumbing: a UDP bridge for a DtlsSession and OpenSSL processes on loopback. */
+import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { createSocket, type Socket } from 'node:dgram';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DtlsSession, type DtlsSessionOptions } from '../../src/transport/dtls/index.js';
+
+export interface UdpSession {
+  session: DtlsSession;
+  socket: Socket;
+  port: number;
+  close(): void;
+}
+
+/**
+ * Binds 127.0.0.1:0 and wires a DtlsSession to it. A server answers whoever sent it the last
+ * datagram; a client sends to remotePort.
+ */
+export async function udpSession(
+  options: Omit<DtlsSessionOptions, 'send'>,
+  remotePort?: number,
+): Promise<UdpSession> {
+  const socket = createSocket('udp4');
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  let peerPort = remotePort;
+  const session = new DtlsSession({
+    ...options,
+    send: (datagram) => {
+      if (peerPort !== undefined) socket.send(datagram, peerPort, '127.0.0.1');
+    },
+  });
+  socket.on('message', (msg, rinfo) => {
+    if (options.role === 'server') peerPort = rinfo.port;
+    session.handleDatagram(msg);
+  });
+  return {
+    session,
+    socket,
+    port: socket.address().port,
+    close() {
+      session.close();
+      socket.close();
+    },
+  };
+}
+
+export interface TempCert {
+  dir: string;
+  certFile: string;
+  keyFile: string;
+  der: Buffer;
+  remove(): void;
+}
+
+/** A self-signed certificate made by the openssl CLI (so not by our encoder). */
+export function opensslCertificate(keyType: 'ecdsa' | 'rsa' = 'ecdsa'): TempCert {
+  const dir = mkdtempSync(join(tmpdir(), 'dtls-test-'));
+  const certFile = join(dir, 'cert.pem');
+  const keyFile = join(dir, 'key.pem');
+  const keyArgs =
+    keyType === 'ecdsa'
+      ? ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1']
+      : ['-newkey', 'rsa:2048'];
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      ...keyArgs,
+      '-nodes',
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
+      '-subj',
+      '/CN=openssl-peer',
+      '-days',
+      '2',
+    ],
+    { stdio: 'ignore' },
+  );
+  const der = new X509Certificate(readFileSync(certFile)).raw;
+  return { dir, certFile, keyFile, der, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export interface OpensslProcess {
+  child: ChildProcessWithoutNullStreams;
+  output(): string;
+  /** Resolves when stdout+stderr matches pattern; rejects after timeoutMs or on exit first. */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  stop(): Promise<void>;
+}
+
+export function runOpenssl(args: string[]): OpensslProcess {
+  const child = spawn('openssl', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  let exited = false;
+  const waiters = new Set<() => void>();
+  const onData = (chunk: Buffer) => {
+    out += chunk.toString('latin1');
+    for (const w of waiters) w();
+  };
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
+  const exit = new Promise<void>((resolve) =>
+    child.on('exit', () => {
+      exited = true;
+      for (const w of waiters) w();
+      resolve();
+    }),
+  );
+  return {
+    child,
+    output: () => out,
+    waitFor(pattern, timeoutMs = 10_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const m = out.match(pattern);
+          if (m) {
+            done();
+            resolve(m);
+          } else if (exited) {
+            done();
+            reject(new Error(`openssl exited before ${pattern}; output:\n${out}`));
+          }
+        };
+        const timer = setTimeout(() => {
+          done();
+          reject(new Error(`timed out waiting for ${pattern}; output:\n${out}`));
+        }, timeoutMs);
+        const done = () => {
+          clearTimeout(timer);
+          waiters.delete(check);
+        };
+        waiters.add(check);
+        check();
+      });
+    },
+    async stop() {
+      if (!exited) {
+        child.kill('SIGKILL');
+        await exit;
+      }
+    },
+  };
+}
+
+/** Extracts the "Keying material: HEX" line that openssl prints with -keymatexport. */
+export const KEYING_MATERIAL = /Keying material: ([0-9A-F]+)/;
