@@ -83,7 +83,13 @@ export class RoomRegistry {
     if (room === undefined) {
       room = new Room(roomId);
       this.rooms.set(roomId, room);
-      this.onRoomCreated(room);
+      try {
+        this.onRoomCreated(room);
+      } catch (err) {
+        // A room its feature could not set up must not linger empty.
+        this.rooms.delete(roomId);
+        throw err;
+      }
     }
     return room;
   }

@@ -131,7 +131,7 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
     this.log = (opts.logger ?? silentLogger).child({ component: 'signaling' });
     this.registry = new RoomRegistry(
       (room) => this.emit('roomCreated', room),
-      (room) => this.emit('roomClosed', room),
+      (room) => this.notifyListeners('roomClosed', room),
     );
     this.wss = new WebSocketServer({
       noServer: true,
@@ -229,7 +229,7 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
       ws.terminate();
       return;
     }
-    const connection = new Connection(this.nextConnectionId++, ws, this);
+    const connection = new Connection(this.nextConnectionId++, ws, this, this.log);
     this.connections.add(connection);
     this.log.debug({ conn: connection.id }, 'socket open');
   }
@@ -381,7 +381,7 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
     connection.attach(peer);
     room.broadcast('peerJoined', peer.info(), peer);
     this.log.debug({ peer: peer.id, room: room.id }, 'peer joined');
-    this.emit('peerJoined', { roomId: room.id, peerId: peer.id, identity: peer.identity });
+    this.notifyListeners('peerJoined', { roomId: room.id, peerId: peer.id, identity: peer.identity });
     return this.joinResponse(peer, iceServers);
   }
 
@@ -418,7 +418,19 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
     peer.transport = null;
     peer.room.broadcast('peerLeft', { peerId: peer.id });
     this.log.debug({ peer: peer.id, room: peer.room.id }, 'peer left');
-    this.emit('peerLeft', { roomId: peer.room.id, peerId: peer.id, identity: peer.identity });
+    this.notifyListeners('peerLeft', { roomId: peer.room.id, peerId: peer.id, identity: peer.identity });
+  }
+
+  /** Emits an event whose listeners must not be able to break the state change it reports. */
+  private notifyListeners<E extends 'peerJoined' | 'peerLeft' | 'roomClosed'>(
+    event: E,
+    ...args: SignalingServerEvents[E]
+  ): void {
+    try {
+      (this.emit as (event: E, ...args: SignalingServerEvents[E]) => boolean)(event, ...args);
+    } catch (err) {
+      this.log.error({ err, event }, 'signaling event listener threw');
+    }
   }
 
   /** Internal maps, for leak tests. */
@@ -429,11 +441,6 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
       sessions: this.registry.peersBySession.size,
       peers: this.registry.peerCount,
     };
-  }
-
-  /** @internal */
-  logger(): Logger {
-    return this.log;
   }
 }
 
@@ -455,6 +462,7 @@ class Connection implements PeerTransport, SignalingConnection {
     readonly id: number,
     private readonly ws: WebSocket,
     private readonly server: SignalingServer,
+    private readonly log: Logger,
   ) {
     this.tokens = server.messageBurst;
     this.lastRefill = performance.now();
@@ -464,7 +472,7 @@ class Connection implements PeerTransport, SignalingConnection {
     });
     ws.on('error', (err) => {
       // ws closes the socket after protocol errors (e.g. 1009 for oversize frames).
-      this.server.logger().debug({ conn: this.id, err: err.message }, 'socket error');
+      this.log.debug({ conn: this.id, err: err.message }, 'socket error');
     });
     ws.once('close', (code) => {
       this.closing = true;
@@ -480,7 +488,7 @@ class Connection implements PeerTransport, SignalingConnection {
 
   ping(): void {
     if (this.missedPongs >= 2) {
-      this.server.logger().debug({ conn: this.id }, 'missed two pongs: terminating');
+      this.log.debug({ conn: this.id }, 'missed two pongs: terminating');
       this.terminate();
       return;
     }
@@ -510,7 +518,7 @@ class Connection implements PeerTransport, SignalingConnection {
     if (this.closing || this.ws.readyState !== this.ws.OPEN) return;
     if (this.ws.bufferedAmount > this.server.maxBufferedBytes) {
       // The peer does not read what it is sent; holding more would grow without bound.
-      this.server.logger().warn({ conn: this.id }, 'slow consumer: terminating');
+      this.log.warn({ conn: this.id }, 'slow consumer: terminating');
       this.terminate();
       return;
     }
