@@ -26,5 +26,4 @@ export type CandidateFilter = (candidate: CandidateInfo) => boolean;
  * Keeps only loopback candidates. For tests on one machine: Chromium also gathers the host's
  * other addresses, and those must not carry test traffic.
  */
-export const loopbackCandidatesOnly: CandidateFilter = (c) =>
-  c.address === '127.0.0.1' || c.address === '::1';
+export const loopbackCandidatesOnly: CandidateFilter = (c) => c.address === '127.0.0.1';

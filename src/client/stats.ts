@@ -19,6 +19,7 @@ export interface ConnectionStats {
   /** Milliseconds, the stats report's clock. */
   timestamp: number;
   connectionState: RTCPeerConnectionState;
+  signalingState: RTCSignalingState;
   iceConnectionState: RTCIceConnectionState;
   selectedPair: SelectedCandidatePair | undefined;
   /** Media (RTP payload and headers) bits per second since the previous sample. */
@@ -82,6 +83,7 @@ export async function sampleConnectionStats(
     peerId,
     timestamp: Date.now(),
     connectionState: pc.connectionState,
+    signalingState: pc.signalingState,
     iceConnectionState: pc.iceConnectionState,
     selectedPair: undefined,
     inboundBitrate: 0,
