@@ -149,3 +149,96 @@ export function runOpenssl(args: string[]): OpensslProcess {
 
 /** Extracts the "Keying material: HEX" line that openssl prints with -keymatexport. */
 export const KEYING_MATERIAL = /Keying material: ([0-9A-F]+)/;
+
+export type Direction = 'client→server' | 'server→client';
+/** Decides what reaches the other side: return the datagrams to deliver (none = drop). */
+export type Relay = (datagram: Buffer, direction: Direction, index: number) => Buffer[];
+
+export interface SessionPair {
+  client: DtlsSession;
+  server: DtlsSession;
+  /** Datagrams each side sent, as sent (before the relay). */
+  sent: Record<Direction, Buffer[]>;
+  close(): void;
+}
+
+/**
+ * Two in-process sessions joined by an asynchronous relay (setImmediate, as a socket would be).
+ * The relay sees every datagram and may drop, duplicate, hold back or rewrite it.
+ */
+export function sessionPair(
+  clientOptions: Omit<DtlsSessionOptions, 'send' | 'role'>,
+  serverOptions: Omit<DtlsSessionOptions, 'send' | 'role'>,
+  relay: Relay = (d) => [d],
+): SessionPair {
+  const sent: Record<Direction, Buffer[]> = { 'client→server': [], 'server→client': [] };
+  const pending = new Set<NodeJS.Immediate>();
+  let closed = false;
+  const pair = {} as SessionPair;
+  const forward = (direction: Direction) => (datagram: Buffer) => {
+    const index = sent[direction].push(datagram) - 1;
+    for (const out of relay(datagram, direction, index)) {
+      const handle = setImmediate(() => {
+        pending.delete(handle);
+        if (closed) return;
+        (direction === 'client→server' ? pair.server : pair.client).handleDatagram(out);
+      });
+      pending.add(handle);
+    }
+  };
+  pair.client = new DtlsSession({ ...clientOptions, role: 'client', send: forward('client→server') });
+  pair.server = new DtlsSession({ ...serverOptions, role: 'server', send: forward('server→client') });
+  pair.sent = sent;
+  pair.close = () => {
+    closed = true;
+    for (const h of pending) clearImmediate(h);
+    pair.client.close();
+    pair.server.close();
+  };
+  return pair;
+}
+
+export interface PlainHandshakeRecord {
+  msgType: number;
+  /** Offset of the record in the datagram. */
+  recordOffset: number;
+}
+
+/** Lists the epoch-0 handshake records of a datagram with the message type of their first fragment. */
+export function plainHandshakeRecords(datagram: Buffer): PlainHandshakeRecord[] {
+  const out: PlainHandshakeRecord[] = [];
+  let offset = 0;
+  while (offset + 13 <= datagram.length) {
+    const length = datagram.readUInt16BE(offset + 11);
+    if (datagram[offset] === 22 && datagram.readUInt16BE(offset + 3) === 0) {
+      out.push({ msgType: datagram[offset + 13]!, recordOffset: offset });
+    }
+    offset += 13 + length;
+  }
+  return out;
+}
+
+/**
+ * Rewrites the body of an unfragmented epoch-0 handshake message of type msgType in a datagram,
+ * fixing the record and handshake lengths. Returns the datagram unchanged when absent.
+ */
+export function rewriteHandshakeMessage(
+  datagram: Buffer,
+  msgType: number,
+  rewrite: (body: Buffer) => Buffer,
+): Buffer {
+  const rec = plainHandshakeRecords(datagram).find((r) => r.msgType === msgType);
+  if (!rec) return datagram;
+  const o = rec.recordOffset;
+  const recordLength = datagram.readUInt16BE(o + 11);
+  const hs = datagram.subarray(o + 13, o + 13 + recordLength);
+  const length = hs.readUIntBE(1, 3);
+  const fragmentLength = hs.readUIntBE(9, 3);
+  if (fragmentLength !== length || recordLength !== 12 + length) throw new Error('message is fragmented');
+  const body = rewrite(Buffer.from(hs.subarray(12)));
+  const header = Buffer.from(datagram.subarray(o, o + 13 + 12));
+  header.writeUInt16BE(12 + body.length, 11);
+  header.writeUIntBE(body.length, 13 + 1, 3);
+  header.writeUIntBE(body.length, 13 + 9, 3);
+  return Buffer.concat([datagram.subarray(0, o), header, body, datagram.subarray(o + 13 + recordLength)]);
+}
