@@ -9,6 +9,7 @@ export interface P2PMeshOptions {
   configuration: RTCConfiguration;
   candidateFilter: CandidateFilter | undefined;
   disconnectedRestartMs: number;
+  connectTimeoutMs: number;
   sendSignal(to: string, signal: SignalPayload): Promise<void>;
   onTrack(peerId: string, track: MediaStreamTrack): void;
   onStateChange(peerId: string, state: RTCPeerConnectionState): void;
@@ -32,8 +33,11 @@ export class P2PMesh {
     return this.#links;
   }
 
-  /** The link to `peerId`, created (with the local tracks) if there is none yet. */
-  connect(peerId: string): PeerLink {
+  /**
+   * The link to `peerId`, created (with the local tracks) if there is none yet. `initiator`:
+   * we make the first offer (we are the newcomer and `peerId` was already in the room).
+   */
+  connect(peerId: string, initiator = false): PeerLink {
     const existing = this.#links.get(peerId);
     if (existing) return existing;
     const options = this.#options;
@@ -41,15 +45,17 @@ export class P2PMesh {
       peerId,
       // Any rule both ends compute alike will do; comparing ids needs no extra messages.
       polite: options.localPeerId < peerId,
+      initiator,
       configuration: options.configuration,
       candidateFilter: options.candidateFilter,
       disconnectedRestartMs: options.disconnectedRestartMs,
+      connectTimeoutMs: options.connectTimeoutMs,
       sendSignal: (signal) => options.sendSignal(peerId, signal),
       onTrack: (track) => options.onTrack(peerId, track),
       onStateChange: (state) => options.onStateChange(peerId, state),
     });
     this.#links.set(peerId, link);
-    if (this.#localStream) link.addTracks(this.#localStream);
+    link.setLocalStream(this.#localStream);
     return link;
   }
 
@@ -65,11 +71,7 @@ export class P2PMesh {
   /** Sends this stream's tracks on every link (and later links); tracks no longer in it stop. */
   setLocalStream(stream: MediaStream | null): void {
     this.#localStream = stream;
-    const keep = new Set(stream?.getTracks() ?? []);
-    for (const link of this.#links.values()) {
-      link.removeTracksExcept(keep);
-      if (stream) link.addTracks(stream);
-    }
+    for (const link of this.#links.values()) link.setLocalStream(stream);
   }
 
   /** Restarts ICE on links that are not connected, e.g. after the signaling socket came back. */

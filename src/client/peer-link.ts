@@ -6,10 +6,17 @@ export interface PeerLinkOptions {
   peerId: string;
   /** The polite side yields when both offer at once (perfect negotiation). */
   polite: boolean;
+  /**
+   * The side that makes the first offer. The other holds its tracks back until that offer
+   * arrives and answers with them, so joining never starts with colliding offers.
+   */
+  initiator: boolean;
   configuration: RTCConfiguration;
   candidateFilter: CandidateFilter | undefined;
   /** Restart ICE when the connection has been `disconnected` this long. */
   disconnectedRestartMs: number;
+  /** Restart ICE when a negotiated connection has not connected after this long. */
+  connectTimeoutMs: number;
   sendSignal(signal: Pick<SignalData, 'description' | 'candidate'>): Promise<void>;
   onTrack(track: MediaStreamTrack): void;
   onStateChange(state: RTCPeerConnectionState): void;
@@ -17,23 +24,34 @@ export interface PeerLinkOptions {
 
 /** At most this many ICE restarts in a row without reaching `connected`; then we wait for the peer. */
 const MAX_CONSECUTIVE_ICE_RESTARTS = 5;
+/** A non-initiator that hears no offer this long offers by itself. */
+const INITIAL_OFFER_WAIT_MS = 4000;
 
 /**
  * One RTCPeerConnection to one remote peer, negotiated with the "perfect negotiation" pattern
  * (https://w3c.github.io/webrtc-pc/#perfect-negotiation-example): both sides may offer at any
  * time; on a collision the impolite side ignores the remote offer and the polite side rolls
  * back its own. Signals are handled one at a time, in arrival order.
+ *
+ * Collisions are still avoided where we can: Chromium sometimes stops gathering candidates on
+ * the side that rolled back, so the first offer has a single owner (`initiator`), and a link
+ * that negotiated but never connects restarts ICE.
  */
 export class PeerLink {
   readonly peerId: string;
   readonly pc: RTCPeerConnection;
   readonly #options: PeerLinkOptions;
   readonly #senders = new Map<MediaStreamTrack, RTCRtpSender>();
+  #localStream: MediaStream | null = null;
+  /** True until the initial offer has been seen (non-initiator only). */
+  #holdingTracks: boolean;
+  #holdTimer: ReturnType<typeof setTimeout> | null = null;
   #makingOffer = false;
   #ignoreOffer = false;
   #isSettingRemoteAnswerPending = false;
   #signalChain: Promise<void> = Promise.resolve();
   #disconnectedTimer: ReturnType<typeof setTimeout> | null = null;
+  #connectTimer: ReturnType<typeof setTimeout> | null = null;
   #iceRestarts = 0;
   #closed = false;
 
@@ -45,26 +63,25 @@ export class PeerLink {
     this.pc.onicecandidate = ({ candidate }) => this.#onLocalCandidate(candidate);
     this.pc.ontrack = ({ track }) => options.onTrack(track);
     this.pc.onconnectionstatechange = () => this.#onConnectionState();
+    this.#holdingTracks = !options.initiator;
+    if (this.#holdingTracks) {
+      this.#holdTimer = setTimeout(() => this.#releaseTracks(), INITIAL_OFFER_WAIT_MS);
+    }
   }
 
   get polite(): boolean {
     return this.#options.polite;
   }
 
-  /** Sends these tracks to the peer; tracks already sent are left alone. */
-  addTracks(stream: MediaStream): void {
-    for (const track of stream.getTracks()) {
-      if (this.#senders.has(track)) continue;
-      this.#senders.set(track, this.pc.addTrack(track, stream));
-    }
-  }
-
-  /** Stops sending tracks that are not in `keep`. */
-  removeTracksExcept(keep: ReadonlySet<MediaStreamTrack>): void {
-    for (const [track, sender] of this.#senders) {
-      if (keep.has(track)) continue;
-      this.pc.removeTrack(sender);
-      this.#senders.delete(track);
+  /** Sends this stream's tracks (replacing what was sent before); null sends nothing. */
+  setLocalStream(stream: MediaStream | null): void {
+    this.#localStream = stream;
+    if (this.#holdingTracks) return;
+    this.#syncSenders();
+    // An initiator with nothing to send still offers, to receive the other side's media.
+    if (this.#options.initiator && this.pc.getTransceivers().length === 0) {
+      this.pc.addTransceiver('audio', { direction: 'recvonly' });
+      this.pc.addTransceiver('video', { direction: 'recvonly' });
     }
   }
 
@@ -83,12 +100,15 @@ export class PeerLink {
     if (this.#iceRestarts >= MAX_CONSECUTIVE_ICE_RESTARTS) return;
     this.#iceRestarts++;
     this.pc.restartIce();
+    this.#armConnectTimer();
   }
 
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#clearDisconnectedTimer();
+    for (const timer of [this.#holdTimer, this.#disconnectedTimer, this.#connectTimer]) {
+      if (timer) clearTimeout(timer);
+    }
     this.pc.onnegotiationneeded = null;
     this.pc.onicecandidate = null;
     this.pc.ontrack = null;
@@ -96,11 +116,34 @@ export class PeerLink {
     this.pc.close();
   }
 
+  #syncSenders(): void {
+    const tracks = this.#localStream?.getTracks() ?? [];
+    const keep = new Set(tracks);
+    for (const [track, sender] of this.#senders) {
+      if (keep.has(track)) continue;
+      this.pc.removeTrack(sender);
+      this.#senders.delete(track);
+    }
+    for (const track of tracks) {
+      // addTrack reuses a transceiver of the same kind that the remote offer created.
+      if (!this.#senders.has(track)) this.#senders.set(track, this.pc.addTrack(track, this.#localStream!));
+    }
+  }
+
+  #releaseTracks(): void {
+    if (!this.#holdingTracks || this.#closed) return;
+    this.#holdingTracks = false;
+    if (this.#holdTimer) clearTimeout(this.#holdTimer);
+    this.#holdTimer = null;
+    this.#syncSenders();
+  }
+
   async #negotiate(): Promise<void> {
     try {
       this.#makingOffer = true;
       await this.pc.setLocalDescription();
       await this.#sendDescription();
+      this.#armConnectTimer();
     } catch (err) {
       if (!this.#closed) console.warn(`tureen: offer to ${this.peerId} failed`, err);
     } finally {
@@ -135,8 +178,11 @@ export class PeerLink {
         this.#isSettingRemoteAnswerPending = false;
       }
       if (description.type === 'offer') {
+        // Our tracks join the answer: no second round of negotiation.
+        this.#releaseTracks();
         await this.pc.setLocalDescription();
         await this.#sendDescription();
+        this.#armConnectTimer();
       }
       return;
     }
@@ -170,14 +216,26 @@ export class PeerLink {
     });
   }
 
+  /** After a negotiation: if the link has not connected in time, restart ICE. */
+  #armConnectTimer(): void {
+    if (this.#closed || this.pc.connectionState === 'connected') return;
+    if (this.#connectTimer) clearTimeout(this.#connectTimer);
+    this.#connectTimer = setTimeout(() => {
+      this.#connectTimer = null;
+      const state = this.pc.connectionState;
+      if (state === 'new' || state === 'connecting') this.restartIce();
+    }, this.#options.connectTimeoutMs);
+  }
+
   #onConnectionState(): void {
     const state = this.pc.connectionState;
     this.#options.onStateChange(state);
     if (state === 'connected') {
       this.#iceRestarts = 0;
-      this.#clearDisconnectedTimer();
+      this.#clearTimer('disconnected');
+      this.#clearTimer('connect');
     } else if (state === 'failed') {
-      this.#clearDisconnectedTimer();
+      this.#clearTimer('disconnected');
       this.restartIce();
     } else if (state === 'disconnected' && !this.#disconnectedTimer) {
       // `disconnected` often heals by itself (a lost consent check); give it a moment.
@@ -188,8 +246,13 @@ export class PeerLink {
     }
   }
 
-  #clearDisconnectedTimer(): void {
-    if (this.#disconnectedTimer) clearTimeout(this.#disconnectedTimer);
-    this.#disconnectedTimer = null;
+  #clearTimer(which: 'disconnected' | 'connect'): void {
+    if (which === 'disconnected') {
+      if (this.#disconnectedTimer) clearTimeout(this.#disconnectedTimer);
+      this.#disconnectedTimer = null;
+    } else {
+      if (this.#connectTimer) clearTimeout(this.#connectTimer);
+      this.#connectTimer = null;
+    }
   }
 }

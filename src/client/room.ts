@@ -25,6 +25,8 @@ export interface RoomOptions {
   statsIntervalMs?: number;
   /** Restart ICE when a connection has stayed `disconnected` this long. Default 3000 ms. */
   disconnectedRestartMs?: number;
+  /** Restart ICE when a negotiated connection has not connected after this long. Default 8000 ms. */
+  connectTimeoutMs?: number;
   signaling?: SignalingClientOptions;
 }
 
@@ -138,7 +140,8 @@ export class Room extends Emitter<RoomEvents> {
     signaling.resume = () => this.#resume();
 
     if (options.stream) this.publish(options.stream);
-    for (const peer of joined.peers) this.#addParticipant(peer.peerId, peer.displayName);
+    // We are the newcomer: we make the first offer to everyone already in.
+    for (const peer of joined.peers) this.#addParticipant(peer.peerId, peer.displayName, true);
     const interval = options.statsIntervalMs ?? 1000;
     if (interval > 0) this.#statsTimer = setInterval(() => void this.#emitStats(), interval);
   }
@@ -214,6 +217,7 @@ export class Room extends Emitter<RoomEvents> {
       configuration: this.#configuration,
       candidateFilter: this.#options.candidateFilter,
       disconnectedRestartMs: this.#options.disconnectedRestartMs ?? 3000,
+      connectTimeoutMs: this.#options.connectTimeoutMs ?? 8000,
       sendSignal: async (to, signal) => {
         await this.#signaling.request('signal', { to, ...signal });
       },
@@ -231,7 +235,7 @@ export class Room extends Emitter<RoomEvents> {
     if (this.#closed) return;
     switch (notification.method) {
       case 'peerJoined':
-        this.#addParticipant(notification.data.peerId, notification.data.displayName);
+        this.#addParticipant(notification.data.peerId, notification.data.displayName, false);
         break;
       case 'peerLeft':
         this.#removeParticipant(notification.data.peerId);
@@ -239,14 +243,14 @@ export class Room extends Emitter<RoomEvents> {
       case 'signal': {
         const { from, description, candidate } = notification.data;
         // A signal can only come from someone in the room, even if peerJoined has not arrived.
-        if (!this.#participants.has(from)) this.#addParticipant(from, from);
+        if (!this.#participants.has(from)) this.#addParticipant(from, from, false);
         this.#mesh.handleSignal(from, { description, candidate });
         break;
       }
     }
   }
 
-  #addParticipant(peerId: string, displayName: string): void {
+  #addParticipant(peerId: string, displayName: string, initiator: boolean): void {
     if (peerId === this.#localPeerId || this.#participants.has(peerId)) return;
     const participant: Participant = {
       peerId,
@@ -257,7 +261,7 @@ export class Room extends Emitter<RoomEvents> {
     };
     this.#participants.set(peerId, participant);
     this.emit('participantJoined', participant);
-    this.#mesh.connect(peerId);
+    this.#mesh.connect(peerId, initiator);
   }
 
   #removeParticipant(peerId: string): void {
@@ -293,7 +297,8 @@ export class Room extends Emitter<RoomEvents> {
       { immediate: true },
     );
     this.#sessionId = joined.sessionId;
-    if (joined.peerId !== this.#localPeerId) {
+    const isNewPeer = joined.peerId !== this.#localPeerId;
+    if (isNewPeer) {
       // The grace period ran out: we are a new peer and every connection starts over.
       for (const peerId of [...this.#participants.keys()]) this.#removeParticipant(peerId);
       this.#mesh.close();
@@ -308,7 +313,8 @@ export class Room extends Emitter<RoomEvents> {
       // Signals sent while the socket was down were lost; fresh candidates repair that.
       this.#mesh.restartStalledLinks();
     }
-    for (const peer of joined.peers) this.#addParticipant(peer.peerId, peer.displayName);
+    // Peers that joined while we were away saw us in their join response and offer to us.
+    for (const peer of joined.peers) this.#addParticipant(peer.peerId, peer.displayName, isNewPeer);
   }
 
   async #emitStats(): Promise<void> {
