@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { IceLiteServer, type IceState, type IceTuple, UdpIceListener } from '../../src/transport/ice/index.js';
-import { UdpStunClient, waitFor } from './helpers.js';
+import {
+  IceLiteServer,
+  type IceState,
+  type IceTuple,
+  UdpIceListener,
+} from '../../src/transport/ice/index.js';
+import { bindingRequest, UdpStunClient, waitFor } from './helpers.js';
 
 const REMOTE_UFRAG = 'rmte';
 
@@ -32,7 +37,10 @@ test('a valid check gets an authenticated success with our mapped address and se
   const ctx = await setup();
   const client = await UdpStunClient.open();
   try {
-    const result = await client.check(ctx.listener.port, { username: ctx.username(), password: ctx.server.password });
+    const result = await client.check(ctx.listener.port, {
+      username: ctx.username(),
+      password: ctx.server.password,
+    });
     assert.ok(result, 'a response');
     assert.equal(result.message.cls, 2, 'success response');
     assert.ok(result.integrityOk, 'MESSAGE-INTEGRITY with the local password');
@@ -88,7 +96,15 @@ test('bad credentials, missing integrity or fingerprint, and role conflicts neve
       { username: ctx.username(), password: ctx.server.password, fingerprint: false, useCandidate: true },
       300,
     );
-    assert.equal(noFingerprint, undefined, 'dropped silently');
+    assert.equal(noFingerprint?.errorCode, 400);
+    const badFingerprint = bindingRequest({
+      username: ctx.username(),
+      password: ctx.server.password,
+      useCandidate: true,
+    });
+    badFingerprint[badFingerprint.length - 1]! ^= 0xff;
+    client.send(badFingerprint, port);
+    assert.equal(await client.next(300), undefined, 'a bad FINGERPRINT is dropped silently');
     const controlled = await client.check(port, {
       username: ctx.username(),
       password: ctx.server.password,
@@ -119,7 +135,10 @@ test('the remote ufrag is enforced once known', async () => {
       password: ctx.server.password,
     });
     assert.equal(other?.errorCode, 401);
-    const ok = await client.check(ctx.listener.port, { username: ctx.username(), password: ctx.server.password });
+    const ok = await client.check(ctx.listener.port, {
+      username: ctx.username(),
+      password: ctx.server.password,
+    });
     assert.equal(ok?.message.cls, 2);
   } finally {
     client.close();
@@ -203,7 +222,11 @@ test('ICE restart: old credentials stop working, new ones work, media tuple kept
   try {
     const oldUsername = ctx.username();
     const oldPassword = ctx.server.password;
-    await client.check(ctx.listener.port, { username: oldUsername, password: oldPassword, useCandidate: true });
+    await client.check(ctx.listener.port, {
+      username: oldUsername,
+      password: oldPassword,
+      useCandidate: true,
+    });
     const fresh = ctx.server.restart();
     assert.notEqual(fresh.usernameFragment, oldUsername.split(':')[0]);
     assert.equal(ctx.server.selectedTuple?.remotePort, client.port, 'selection survives the restart');

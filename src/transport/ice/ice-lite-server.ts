@@ -163,11 +163,16 @@ export class IceLiteServer extends EventEmitter<IceLiteServerEvents> implements 
   handleStun(message: StunMessage, tuple: IceTuple): void {
     if (this.currentState === 'closed') return;
     if (message.method !== StunMethod.Binding || message.cls !== StunClass.Request) return;
-    // RFC 8445 §7.3: checks carry FINGERPRINT; without a valid one it may not be ICE at all.
+    // RFC 8445 §7.3: checks carry FINGERPRINT. A wrong one means it may not be STUN at all
+    // (drop); a missing one is a plain STUN client (coturn's probe, say) and earns a 400.
+    if (message.fingerprintOffset < 0) {
+      tuple.send(buildBindingError(message, 400, 'Bad Request'));
+      return;
+    }
     if (!verifyFingerprint(message)) {
       this.logger.debug(
         { tuple: tupleToString(tuple) },
-        'ice: Binding request without valid FINGERPRINT dropped',
+        'ice: Binding request with a bad FINGERPRINT dropped',
       );
       return;
     }
