@@ -3,9 +3,12 @@
 // Measures join round trip (request sent → response received) while ramping, server CPU per
 // join, and server memory per connected idle peer (RSS and heapUsed after forced GC).
 // For a ratio, the same load also runs against a bare `ws` server that answers joins with a
-// canned response (no tokens, rooms or notifications).
+// canned response (no tokens, rooms or notifications). Then, with everyone joined, peers relay
+// ICE-candidate signals to a room mate: relay latency (sent → notification received) and server
+// CPU per relayed signal.
 //
-//   npx tsx bench/signaling.ts [--peers 5000] [--rooms 500] [--rate 1000] [--no-baseline]
+//   npx tsx bench/signaling.ts [--peers 5000] [--rooms 500] [--rate 1000] [--relay-rate 5000]
+//                              [--relay-seconds 5] [--repeat 3] [--no-baseline]
 import { type ChildProcess, fork } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -36,12 +39,22 @@ interface LoadResult {
   elapsedMs: number;
 }
 
+interface RelayResult {
+  sent: number;
+  acknowledged: number;
+  delivered: number;
+  latenciesMs: number[];
+  elapsedMs: number;
+}
+
 const WARMUP_PEERS = 300;
 
 type ParentMessage =
   | { cmd: 'start-server'; kind: ServerKind }
   | { cmd: 'sample' }
+  | { cmd: 'cpu' }
   | { cmd: 'warmup'; port: number }
+  | { cmd: 'relay'; rooms: number; rate: number; durationMs: number }
   | { cmd: 'load'; port: number; peers: number; rooms: number; rate: number; timeoutMs: number }
   | { cmd: 'exit' };
 
@@ -83,14 +96,33 @@ async function serverRole(): Promise<void> {
           clientTracking: true,
         });
         await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
+        // The least a relay can do: peer ids, forwarding, one response per request. No tokens,
+        // validation, rooms, limits or notifications of joins.
+        const byPeerId = new Map<string, WebSocket>();
         let n = 0;
         wss.on('connection', (ws) => {
+          let peerId = '';
           ws.on('message', (data) => {
-            const request = JSON.parse(data.toString()) as { id: number };
-            ws.send(
-              JSON.stringify({ type: 'response', id: request.id, ok: true, data: { peerId: `p-${n++}` } }),
-            );
+            const request = JSON.parse(data.toString()) as {
+              id: number;
+              method: string;
+              data: { to: string; candidate?: unknown };
+            };
+            if (request.method === 'join') {
+              peerId = `p-${n++}`;
+              byPeerId.set(peerId, ws);
+              ws.send(JSON.stringify({ type: 'response', id: request.id, ok: true, data: { peerId } }));
+            } else if (request.method === 'signal') {
+              const notification = { from: peerId, candidate: request.data.candidate };
+              byPeerId
+                .get(request.data.to)
+                ?.send(JSON.stringify({ type: 'notification', method: 'signal', data: notification }));
+              ws.send(JSON.stringify({ type: 'response', id: request.id, ok: true, data: {} }));
+            } else {
+              ws.send(JSON.stringify({ type: 'response', id: request.id, ok: true, data: {} }));
+            }
           });
+          ws.on('close', () => byPeerId.delete(peerId));
         });
         close = () =>
           new Promise<void>((resolve) => {
@@ -117,6 +149,9 @@ async function serverRole(): Promise<void> {
         ...stats(),
       };
       send(sample);
+    } else if (message.cmd === 'cpu') {
+      const cpu = process.cpuUsage();
+      send({ cpuMicros: cpu.user + cpu.system });
     } else if (message.cmd === 'exit') {
       await close();
       process.exit(0);
@@ -135,7 +170,10 @@ interface Ramp {
   failed: number;
   notifications: number;
   sockets: WebSocket[];
+  /** peerId of each socket, once joined. */
+  peerIds: string[];
   elapsedMs: number;
+  relay: { acknowledged: number; delivered: number; latenciesMs: number[] };
 }
 
 /** Opens one socket per token at `rate` per second; each sends `join` once it is open. */
@@ -146,7 +184,9 @@ function rampJoins(url: string, tokens: string[], rate: number, timeoutMs: numbe
     failed: 0,
     notifications: 0,
     sockets: [],
+    peerIds: [],
     elapsedMs: 0,
+    relay: { acknowledged: 0, delivered: 0, latenciesMs: [] },
   };
   const start = performance.now();
   let settled = 0;
@@ -164,6 +204,7 @@ function rampJoins(url: string, tokens: string[], rate: number, timeoutMs: numbe
     };
     const open = (token: string) => {
       const ws = new WebSocket(url, { perMessageDeflate: false });
+      const index = ramp.sockets.length;
       ramp.sockets.push(ws);
       let sentAt = 0;
       let answered = false;
@@ -175,13 +216,22 @@ function rampJoins(url: string, tokens: string[], rate: number, timeoutMs: numbe
         const text = data.toString();
         if (!answered && text.startsWith('{"type":"response"')) {
           answered = true;
-          if ((JSON.parse(text) as { ok: boolean }).ok) {
+          const response = JSON.parse(text) as { ok: boolean; data: { peerId: string } };
+          if (response.ok) {
             ramp.latenciesMs.push(performance.now() - sentAt);
             ramp.sentAtMs.push(sentAt - start);
+            ramp.peerIds[index] = response.data.peerId;
           } else {
             ramp.failed++;
           }
           settle();
+        } else if (text.startsWith('{"type":"response"')) {
+          ramp.relay.acknowledged++;
+        } else if (text.includes('"method":"signal"')) {
+          // The sender put its send time in sdpMid; sender and receiver share this clock.
+          const { data } = JSON.parse(text) as { data: { candidate: { sdpMid: string } } };
+          ramp.relay.delivered++;
+          ramp.relay.latenciesMs.push(performance.now() - Number(data.candidate.sdpMid));
         } else {
           ramp.notifications++;
         }
@@ -212,12 +262,62 @@ function issueTokens(count: number, rooms: number, prefix: string): Promise<stri
   );
 }
 
+/** Sends signals at `rate` per second for `durationMs`, each from peer i to a room mate. */
+async function relaySignals(
+  ramp: Ramp,
+  rooms: number,
+  rate: number,
+  durationMs: number,
+): Promise<RelayResult> {
+  const peers = ramp.sockets.length;
+  ramp.relay = { acknowledged: 0, delivered: 0, latenciesMs: [] };
+  const start = performance.now();
+  let sent = 0;
+  let sender = 0;
+  await new Promise<void>((resolve) => {
+    const timer = setInterval(() => {
+      const elapsed = performance.now() - start;
+      const due = Math.floor((Math.min(elapsed, durationMs) * rate) / 1000);
+      for (; sent < due; sent++, sender = (sender + 1) % peers) {
+        // Peer i is in room i % rooms, so i + rooms is a room mate.
+        const target = ramp.peerIds[(sender + rooms) % peers];
+        const ws = ramp.sockets[sender]!;
+        if (target === undefined || ws.readyState !== WebSocket.OPEN) continue;
+        const candidate = { candidate: 'candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host', sdpMid: '' };
+        candidate.sdpMid = String(performance.now());
+        ws.send(
+          JSON.stringify({
+            type: 'request',
+            id: 100 + sent,
+            method: 'signal',
+            data: { to: target, candidate },
+          }),
+        );
+      }
+      if (elapsed >= durationMs) {
+        clearInterval(timer);
+        resolve();
+      }
+    }, 5);
+  });
+  // Bounded wait for the last deliveries.
+  for (let i = 0; i < 100 && ramp.relay.delivered < sent; i++) await new Promise((r) => setTimeout(r, 20));
+  return { sent, ...ramp.relay, elapsedMs: performance.now() - start };
+}
+
 async function loadRole(): Promise<void> {
   const sockets: WebSocket[] = [];
+  let measured: Ramp | undefined;
+  let measuredRooms = 1;
   process.on('message', async (message: ParentMessage) => {
     if (message.cmd === 'exit') {
       for (const ws of sockets) ws.terminate();
       process.exit(0);
+    }
+    if (message.cmd === 'relay') {
+      if (measured === undefined) throw new Error('relay before load');
+      send(await relaySignals(measured, measuredRooms, message.rate, message.durationMs));
+      return;
     }
     if (message.cmd === 'warmup') {
       // Warms the server's JIT and lazily loaded modules, then leaves: measured peers start cold-free.
@@ -242,6 +342,8 @@ async function loadRole(): Promise<void> {
     const tokens = await issueTokens(peers, rooms, 'bench');
     const ramp = await rampJoins(`ws://127.0.0.1:${port}/ws`, tokens, rate, timeoutMs);
     sockets.push(...ramp.sockets);
+    measured = ramp;
+    measuredRooms = rooms;
     // Let late notifications (peerJoined of later peers) drain before reporting.
     await new Promise((resolve) => setTimeout(resolve, 500));
     const report: LoadResult = {
@@ -277,12 +379,25 @@ function child(role: 'server' | 'load'): ChildProcess {
 
 function next<T>(proc: ChildProcess, timeoutMs = 60_000): Promise<T> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('child did not answer in time')), timeoutMs);
-    proc.once('message', (message) => {
-      clearTimeout(timer);
+    const onMessage = (message: unknown) => {
+      cleanup();
       resolve(message as T);
-    });
-    proc.once('exit', (code) => reject(new Error(`child exited with ${code}`)));
+    };
+    const onExit = (code: number | null) => {
+      cleanup();
+      reject(new Error(`child exited with ${code}`));
+    };
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error('child did not answer in time'));
+    }, timeoutMs);
+    const cleanup = () => {
+      clearTimeout(timer);
+      proc.off('message', onMessage);
+      proc.off('exit', onExit);
+    };
+    proc.once('message', onMessage);
+    proc.once('exit', onExit);
   });
 }
 
@@ -296,9 +411,19 @@ interface RunResult {
   load: LoadResult;
   before: MemorySample;
   after: MemorySample;
+  relay?: RelayResult & { serverCpuMicros: number };
 }
 
-async function run(kind: ServerKind, peers: number, rooms: number, rate: number): Promise<RunResult> {
+interface RunOptions {
+  peers: number;
+  rooms: number;
+  rate: number;
+  relayRate: number;
+  relaySeconds: number;
+}
+
+async function run(kind: ServerKind, opts: RunOptions): Promise<RunResult> {
+  const { peers, rooms, rate } = opts;
   const server = child('server');
   const load = child('load');
   try {
@@ -314,7 +439,17 @@ async function run(kind: ServerKind, peers: number, rooms: number, rate: number)
     const result = await next<LoadResult>(load, timeoutMs + 10_000);
     server.send({ cmd: 'sample' });
     const after = await next<MemorySample>(server);
-    return { kind, load: result, before, after };
+    const outcome: RunResult = { kind, load: result, before, after };
+    if (opts.relaySeconds > 0) {
+      server.send({ cmd: 'cpu' });
+      const cpuBefore = await next<{ cpuMicros: number }>(server);
+      load.send({ cmd: 'relay', rooms, rate: opts.relayRate, durationMs: opts.relaySeconds * 1000 });
+      const relay = await next<RelayResult>(load, opts.relaySeconds * 1000 + 15_000);
+      server.send({ cmd: 'cpu' });
+      const cpuAfter = await next<{ cpuMicros: number }>(server);
+      outcome.relay = { ...relay, serverCpuMicros: cpuAfter.cpuMicros - cpuBefore.cpuMicros };
+    }
+    return outcome;
   } finally {
     for (const p of [load, server]) if (p.connected) p.send({ cmd: 'exit' });
     await Promise.all(
@@ -357,6 +492,20 @@ function row(r: RunResult, peers: number): Record<string, string> {
   };
 }
 
+function relayRow(r: RunResult): Record<string, string> {
+  const relay = r.relay!;
+  const sorted = [...relay.latenciesMs].sort((a, b) => a - b);
+  return {
+    server: r.kind,
+    sent: String(relay.sent),
+    acknowledged: String(relay.acknowledged),
+    delivered: String(relay.delivered),
+    'relay p50 ms': percentile(sorted, 50).toFixed(2),
+    'relay p99 ms': percentile(sorted, 99).toFixed(2),
+    'server CPU µs/signal': (relay.serverCpuMicros / Math.max(1, relay.delivered)).toFixed(1),
+  };
+}
+
 /** p50/p99 of joins grouped by when they were sent: shows whether latency grows with load. */
 function quarters(load: LoadResult, rampSeconds: number): Record<string, string>[] {
   const groups: number[][] = [[], [], [], []];
@@ -375,38 +524,66 @@ function quarters(load: LoadResult, rampSeconds: number): Record<string, string>
   });
 }
 
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor((sorted.length - 1) / 2)]!;
+}
+
+const joinP99 = (r: RunResult) =>
+  percentile(
+    [...r.load.latenciesMs].sort((a, b) => a - b),
+    99,
+  );
+const rssPerPeer = (r: RunResult) => (r.after.rss - r.before.rss) / Math.max(1, r.after.sockets);
+const cpuPerJoin = (r: RunResult) => (r.after.cpuMicros - r.before.cpuMicros) / Math.max(1, r.load.joined);
+const cpuPerSignal = (r: RunResult) =>
+  r.relay ? r.relay.serverCpuMicros / Math.max(1, r.relay.delivered) : Number.NaN;
+
 async function main(): Promise<void> {
   const peers = arg('peers', 5000);
   const rooms = arg('rooms', 500);
   const rate = arg('rate', 1000);
+  const relayRate = arg('relay-rate', 5000);
+  const relaySeconds = arg('relay-seconds', 5);
+  // The machine's 2 cores are shared: repeat, interleaving the two servers, and take medians.
+  const repeat = arg('repeat', 3);
   const baseline = !process.argv.includes('--no-baseline');
+  const opts: RunOptions = { peers, rooms, rate, relayRate, relaySeconds };
   console.log(
-    `signaling bench: ${peers} peers in ${rooms} rooms, ramp ${rate} joins/s, server and load in separate processes`,
+    `signaling bench: ${peers} peers in ${rooms} rooms, ramp ${rate} joins/s, relay ${relayRate} signals/s ` +
+      `for ${relaySeconds} s, ${repeat} rounds; server and load generator in separate processes`,
   );
-  const results: RunResult[] = [await run('signaling', peers, rooms, rate)];
-  if (baseline) results.push(await run('bare', peers, rooms, rate));
+  const results: RunResult[] = [];
+  for (let round = 0; round < repeat; round++) {
+    results.push(await run('signaling', opts));
+    if (baseline) results.push(await run('bare', opts));
+  }
   console.table(results.map((r) => row(r, peers)));
-  const ours = results[0]!;
-  if (baseline) {
-    const bare = results[1]!;
-    const p99 = (r: RunResult) =>
-      percentile(
-        [...r.load.latenciesMs].sort((a, b) => a - b),
-        99,
-      );
-    const rss = (r: RunResult) => (r.after.rss - r.before.rss) / Math.max(1, r.after.sockets);
+  if (relaySeconds > 0) {
+    console.log(`signal relay with all ${peers} peers connected (a candidate to a room mate):`);
+    console.table(results.map((r) => relayRow(r)));
+  }
+  const ours = results.filter((r) => r.kind === 'signaling');
+  const bare = results.filter((r) => r.kind === 'bare');
+  const last = ours.at(-1)!;
+  console.log('join round trip by quarter of the ramp (signaling server, last round):');
+  console.table(quarters(last.load, peers / rate));
+
+  const p99 = median(ours.map(joinP99));
+  const kb = median(ours.map(rssPerPeer)) / 1024;
+  console.log(
+    `medians over ${ours.length} rounds: join p99 ${p99.toFixed(1)} ms (target < 50: ${p99 < 50 ? 'met' : 'MISSED'}), ` +
+      `${kb.toFixed(1)} KB RSS per idle peer (target < 20: ${kb < 20 ? 'met' : 'MISSED'}), ` +
+      `heap ${(median(ours.map((r) => (r.after.heapUsed - r.before.heapUsed) / Math.max(1, r.after.sockets))) / 1024).toFixed(1)} KB per peer`,
+  );
+  if (bare.length > 0) {
+    const ratio = (f: (r: RunResult) => number) => (median(ours.map(f)) / median(bare.map(f))).toFixed(2);
     console.log(
-      `ratio signaling / bare ws: join p99 ×${(p99(ours) / p99(bare)).toFixed(2)}, RSS per peer ×${(rss(ours) / rss(bare)).toFixed(2)}`,
+      `ratios signaling / bare ws (medians): join p99 ×${ratio(joinP99)}, server CPU per join ×${ratio(cpuPerJoin)}, ` +
+        `RSS per peer ×${ratio(rssPerPeer)}` +
+        (relaySeconds > 0 ? `, server CPU per relayed signal ×${ratio(cpuPerSignal)}` : ''),
     );
   }
-  console.log('join round trip by quarter of the ramp (signaling server):');
-  console.table(quarters(ours.load, peers / rate));
-  const sorted = [...ours.load.latenciesMs].sort((a, b) => a - b);
-  const perPeerKb = (ours.after.rss - ours.before.rss) / Math.max(1, ours.after.sockets) / 1024;
-  console.log(
-    `targets: join p99 ${percentile(sorted, 99).toFixed(1)} ms (< 50: ${percentile(sorted, 99) < 50 ? 'met' : 'MISSED'}), ` +
-      `${perPeerKb.toFixed(1)} KB RSS per idle peer (< 20: ${perPeerKb < 20 ? 'met' : 'MISSED'})`,
-  );
 }
 
 const role = process.argv[2];
