@@ -538,7 +538,7 @@ export function buildBye(ssrcs: readonly number[], reason?: string): Buffer {
   if (text && text.length > 255) throw new RangeError('BYE reason longer than 255 bytes');
   const base = 4 + ssrcs.length * 4;
   const buf = Buffer.alloc(text ? (base + 1 + text.length + 3) & ~3 : base);
-  ssrcs.forEach((s, i) => buf.writeUInt32BE(s >>> 0, 4 + i * 4));
+  for (let i = 0; i < ssrcs.length; i++) buf.writeUInt32BE(ssrcs[i]! >>> 0, 4 + i * 4);
   if (text) {
     buf[base] = text.length;
     text.copy(buf, base + 1);
@@ -608,7 +608,7 @@ export function buildRemb(senderSsrc: number, bitrate: number, ssrcs: readonly n
   buf[16] = ssrcs.length;
   buf[17] = (exponent << 2) | (mantissa >> 16);
   buf.writeUInt16BE(mantissa & 0xffff, 18);
-  ssrcs.forEach((s, i) => buf.writeUInt32BE(s >>> 0, 20 + i * 4));
+  for (let i = 0; i < ssrcs.length; i++) buf.writeUInt32BE(ssrcs[i]! >>> 0, 20 + i * 4);
   return buf;
 }
 
