@@ -242,3 +242,41 @@ export function rewriteHandshakeMessage(
   header.writeUIntBE(body.length, 13 + 9, 3);
   return Buffer.concat([datagram.subarray(0, o), header, body, datagram.subarray(o + 13 + recordLength)]);
 }
+
+export interface UdpRelay {
+  port: number;
+  /** Datagrams seen per direction. */
+  counts: Record<Direction, number>;
+  close(): void;
+}
+
+/**
+ * A UDP relay on 127.0.0.1 in front of serverPort; the first sender becomes the client. The relay
+ * function decides what passes (drop, duplicate, reorder) per direction.
+ */
+export async function udpRelay(serverPort: number, relay: Relay): Promise<UdpRelay> {
+  const socket = createSocket('udp4');
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  const upstream = createSocket('udp4');
+  await new Promise<void>((resolve) => upstream.bind(0, '127.0.0.1', resolve));
+  let clientPort: number | undefined;
+  const counts: Record<Direction, number> = { 'client→server': 0, 'server→client': 0 };
+  socket.on('message', (msg, rinfo) => {
+    clientPort = rinfo.port;
+    for (const out of relay(msg, 'client→server', counts['client→server']++))
+      upstream.send(out, serverPort, '127.0.0.1');
+  });
+  upstream.on('message', (msg) => {
+    if (clientPort === undefined) return;
+    for (const out of relay(msg, 'server→client', counts['server→client']++))
+      socket.send(out, clientPort, '127.0.0.1');
+  });
+  return {
+    port: socket.address().port,
+    counts,
+    close() {
+      socket.close();
+      upstream.close();
+    },
+  };
+}
