@@ -41,6 +41,13 @@ export interface SignalingClientOptions {
    * inside the server's 10 s grace period, so a resumed session keeps its peerId.
    */
   reconnectDelaysMs?: readonly number[];
+  /**
+   * Client-side pacing, kept under the server's rate limit (default 50/s, bursts of 100) so a
+   * burst of ICE candidates to many peers waits a little instead of being refused. Default 40.
+   */
+  maxMessagesPerSecond?: number;
+  /** Messages that may go out at once before pacing starts. Default 80. */
+  messageBurst?: number;
   /** Opens sockets; default `new WebSocket(url)` (browsers, Node 22+). */
   createWebSocket?: WebSocketFactory;
 }
@@ -60,17 +67,25 @@ interface PendingRequest {
   resolve(data: unknown): void;
   reject(err: Error): void;
   timer: ReturnType<typeof setTimeout>;
+  /** On the wire: lost if the socket drops before the response. */
+  sent: boolean;
+}
+
+interface OutgoingFrame {
+  id: number;
+  frame: string;
 }
 
 const OPEN = 1;
 const DEFAULT_RECONNECT_DELAYS_MS = [250, 500, 1000, 1500, 2000, 2500] as const;
-/** Requests made while reconnecting wait here; more than this is a runaway caller. */
+/** Requests waiting for the socket or for pacing; more than this is a runaway caller. */
 const MAX_QUEUED_FRAMES = 1000;
 
 /**
  * One WebSocket to the signaling server: requests matched to responses by id with timeouts,
- * typed notifications, and automatic reconnection. After a reconnect the `resume` hook runs
- * first (the room re-joins with its sessionId) and only then do queued requests go out.
+ * typed notifications, paced sending, and automatic reconnection. After a reconnect the
+ * `resume` hook runs first (the room re-joins with its sessionId) and only then do queued
+ * requests go out.
  */
 export class SignalingClient extends Emitter<SignalingEvents> {
   readonly #url: string;
@@ -78,8 +93,13 @@ export class SignalingClient extends Emitter<SignalingEvents> {
   readonly #connectTimeoutMs: number;
   readonly #reconnectDelaysMs: readonly number[];
   readonly #createWebSocket: WebSocketFactory;
+  readonly #maxMessagesPerSecond: number;
+  readonly #messageBurst: number;
   readonly #pending = new Map<number, PendingRequest>();
-  #queue: string[] = [];
+  #outbox: OutgoingFrame[] = [];
+  #tokens: number;
+  #tokensAt = Date.now();
+  #drainTimer: ReturnType<typeof setTimeout> | null = null;
   #socket: WebSocketLike | null = null;
   #nextId = 1;
   #state: SignalingState = 'connecting';
@@ -94,6 +114,9 @@ export class SignalingClient extends Emitter<SignalingEvents> {
     this.#requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
     this.#connectTimeoutMs = options.connectTimeoutMs ?? 5_000;
     this.#reconnectDelaysMs = options.reconnectDelaysMs ?? DEFAULT_RECONNECT_DELAYS_MS;
+    this.#maxMessagesPerSecond = options.maxMessagesPerSecond ?? 40;
+    this.#messageBurst = options.messageBurst ?? 80;
+    this.#tokens = this.#messageBurst;
     this.#createWebSocket = options.createWebSocket ?? ((u) => new WebSocket(u) as unknown as WebSocketLike);
   }
 
@@ -111,11 +134,12 @@ export class SignalingClient extends Emitter<SignalingEvents> {
       throw err;
     }
     this.#setState('open');
+    this.#drain();
   }
 
   /**
    * Sends a request and resolves with the response's data. While reconnecting the request is
-   * queued; `immediate` sends it on the current socket anyway (used by the resume hook).
+   * queued; `immediate` sends it on the current socket anyway, unpaced (the resume hook's join).
    */
   request<M extends keyof RequestMethods>(
     method: M,
@@ -130,16 +154,17 @@ export class SignalingClient extends Emitter<SignalingEvents> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending.delete(id);
+        this.#outbox = this.#outbox.filter((out) => out.id !== id);
         reject(new SignalingError('timeout', `${method} timed out`));
       }, options.timeoutMs ?? this.#requestTimeoutMs);
-      this.#pending.set(id, { resolve: resolve as (data: unknown) => void, reject, timer });
-      const canSendNow = this.#socket?.readyState === OPEN && (this.#state === 'open' || options.immediate);
-      if (canSendNow) {
-        this.#socket!.send(frame);
-      } else if (this.#queue.length < MAX_QUEUED_FRAMES) {
-        this.#queue.push(frame);
+      this.#pending.set(id, { resolve: resolve as (data: unknown) => void, reject, timer, sent: false });
+      if (options.immediate && this.#socket?.readyState === OPEN) {
+        this.#transmit({ id, frame });
+      } else if (this.#outbox.length < MAX_QUEUED_FRAMES) {
+        this.#outbox.push({ id, frame });
+        this.#drain();
       } else {
-        this.#settle(id, new SignalingError('disconnected', 'too many requests queued while reconnecting'));
+        this.#settle(id, new SignalingError('rate_limited', 'too many signaling requests queued'));
       }
     });
   }
@@ -156,13 +181,43 @@ export class SignalingClient extends Emitter<SignalingEvents> {
       this.#detach(socket);
       socket.close(1000, 'bye');
     }
-    this.#queue = [];
-    this.#failPending(new SignalingError('closed', 'signaling connection closed'));
+    if (this.#drainTimer) clearTimeout(this.#drainTimer);
+    this.#drainTimer = null;
+    this.#outbox = [];
+    this.#failPending(new SignalingError('closed', 'signaling connection closed'), false);
   }
 
   /** Drops the socket as a network failure would; the client reconnects. For tests and diagnostics. */
   dropConnection(): void {
     this.#socket?.close(4000, 'dropped by client');
+  }
+
+  #transmit(out: OutgoingFrame): void {
+    const pending = this.#pending.get(out.id);
+    if (pending) pending.sent = true;
+    this.#socket!.send(out.frame);
+  }
+
+  /** Sends queued frames as fast as the token bucket allows, and schedules the rest. */
+  #drain(): void {
+    if (this.#drainTimer || this.#state !== 'open' || this.#socket?.readyState !== OPEN) return;
+    const now = Date.now();
+    this.#tokens = Math.min(
+      this.#messageBurst,
+      this.#tokens + ((now - this.#tokensAt) / 1000) * this.#maxMessagesPerSecond,
+    );
+    this.#tokensAt = now;
+    while (this.#outbox.length > 0 && this.#tokens >= 1) {
+      this.#tokens -= 1;
+      this.#transmit(this.#outbox.shift()!);
+    }
+    if (this.#outbox.length > 0) {
+      const waitMs = Math.ceil(((1 - this.#tokens) * 1000) / this.#maxMessagesPerSecond);
+      this.#drainTimer = setTimeout(() => {
+        this.#drainTimer = null;
+        this.#drain();
+      }, waitMs);
+    }
   }
 
   #setState(state: SignalingState): void {
@@ -239,8 +294,11 @@ export class SignalingClient extends Emitter<SignalingEvents> {
     else pending.resolve(data);
   }
 
-  #failPending(error: Error): void {
-    for (const [id] of [...this.#pending]) this.#settle(id, error);
+  /** Fails pending requests: all of them, or only those already on the wire. */
+  #failPending(error: Error, onlySent: boolean): void {
+    for (const [id, pending] of [...this.#pending]) {
+      if (!onlySent || pending.sent) this.#settle(id, error);
+    }
   }
 
   #onClose(socket: WebSocketLike, code: number): void {
@@ -249,7 +307,10 @@ export class SignalingClient extends Emitter<SignalingEvents> {
     this.#socket = null;
     if (this.#state === 'closed') return;
     // Requests already on the wire may or may not have arrived; their callers must retry.
-    this.#failPending(new SignalingError('disconnected', `signaling socket closed (${code})`));
+    // Queued ones go out after the session is resumed.
+    this.#failPending(new SignalingError('disconnected', `signaling socket closed (${code})`), true);
+    if (this.#drainTimer) clearTimeout(this.#drainTimer);
+    this.#drainTimer = null;
     this.#setState('reconnecting');
     void this.#reconnect();
   }
@@ -274,10 +335,8 @@ export class SignalingClient extends Emitter<SignalingEvents> {
         this.close();
         return;
       }
-      const queued = this.#queue;
-      this.#queue = [];
       this.#setState('open');
-      for (const frame of queued) this.#socket?.send(frame);
+      this.#drain();
       return;
     }
     this.close();
