@@ -55,6 +55,10 @@ export interface SignalingServerOptions {
   messageBurst?: number;
   /** A socket whose unsent output exceeds this is too slow to keep and is dropped. Default 1 MiB. */
   maxBufferedBytes?: number;
+  /** Upgrades beyond this many open sockets are refused with 503. Default 10000. */
+  maxSockets?: number;
+  /** A socket that has not joined this long after opening is closed 1008. Default 30000. */
+  joinTimeoutMs?: number;
   logger?: Logger;
 }
 
@@ -104,7 +108,7 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
     this.handleUpgrade(req, socket, head);
   };
 
-  readonly secret: string;
+  private readonly secret: string;
   readonly iceServers: SignalingServerOptions['iceServers'];
   readonly iceCredentialTtlSeconds: number;
   readonly pingIntervalMs: number;
@@ -113,6 +117,8 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
   readonly maxMessagesPerSecond: number;
   readonly messageBurst: number;
   readonly maxBufferedBytes: number;
+  readonly maxSockets: number;
+  readonly joinTimeoutMs: number;
 
   private constructor(opts: SignalingServerOptions) {
     super();
@@ -127,6 +133,8 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
     this.maxMessagesPerSecond = positive(opts.maxMessagesPerSecond, 50, 'maxMessagesPerSecond');
     this.messageBurst = positive(opts.messageBurst, 2 * this.maxMessagesPerSecond, 'messageBurst');
     this.maxBufferedBytes = positive(opts.maxBufferedBytes, 1 << 20, 'maxBufferedBytes');
+    this.maxSockets = positive(opts.maxSockets, 10_000, 'maxSockets');
+    this.joinTimeoutMs = positive(opts.joinTimeoutMs, 30_000, 'joinTimeoutMs');
     this.path = opts.path ?? '/ws';
     this.log = (opts.logger ?? silentLogger).child({ component: 'signaling' });
     this.registry = new RoomRegistry(
@@ -136,7 +144,7 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: this.maxMessageBytes,
-      // Compression costs ~300 KB of zlib state per socket; signaling frames are small.
+      // Compression keeps zlib state of hundreds of KB per socket; signaling frames are small.
       perMessageDeflate: false,
       clientTracking: false,
     });
@@ -217,7 +225,7 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
       if (this.ownServer !== null) socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
       return;
     }
-    if (this.closed) {
+    if (this.closed || this.connections.size >= this.maxSockets) {
       socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n');
       return;
     }
@@ -254,7 +262,13 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
   }
 
   private pingAll(): void {
-    for (const connection of this.connections) connection.ping();
+    // Sockets that never joined are checked here too, so no timer is needed per socket.
+    const joinDeadline = performance.now() - this.joinTimeoutMs;
+    for (const connection of this.connections) {
+      if (!connection.everJoined && connection.openedAt < joinDeadline)
+        connection.closeForPolicy('join timeout');
+      else connection.ping();
+    }
   }
 
   // --- dispatch ------------------------------------------------------------------------------
@@ -448,6 +462,8 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
 class Connection implements PeerTransport, SignalingConnection {
   peer: Peer | null = null;
   closing = false;
+  everJoined = false;
+  readonly openedAt = performance.now();
   private missedPongs = 0;
   private badJsonFrames = 0;
   private tokens: number;
@@ -482,6 +498,7 @@ class Connection implements PeerTransport, SignalingConnection {
   }
 
   attach(peer: Peer): void {
+    this.everJoined = true;
     this.peer = peer;
     peer.transport = this;
   }
@@ -512,6 +529,10 @@ class Connection implements PeerTransport, SignalingConnection {
   private close(code: number, reason: string): void {
     this.closing = true;
     this.ws.close(code, reason);
+  }
+
+  closeForPolicy(reason: string): void {
+    if (!this.closing) this.close(CLOSE_POLICY_VIOLATION, reason);
   }
 
   sendText(text: string): void {
@@ -555,7 +576,7 @@ class Connection implements PeerTransport, SignalingConnection {
     if (this.closing) return;
     if (!this.takeToken()) {
       if (++this.refused > this.server.maxMessagesPerSecond) {
-        this.close(CLOSE_POLICY_VIOLATION, 'rate limit exceeded');
+        this.closeForPolicy('rate limit exceeded');
         return;
       }
       this.sendError(null, 'rate_limited', 'too many messages');

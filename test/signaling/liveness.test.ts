@@ -176,3 +176,40 @@ test('wrong path is refused; plain HTTP gets 426', { timeout: 10_000 }, async (t
   assert.equal(response.status, 426);
   await response.text();
 });
+
+test('a socket that never joins is closed 1008; one that joined and left stays', {
+  timeout: 10_000,
+}, async (t) => {
+  const server = await startServer({ pingIntervalMs: 50, joinTimeoutMs: 300 });
+  const idle = await TestClient.connect(server.port);
+  const member = await TestClient.connect(server.port);
+  t.after(async () => {
+    await Promise.all([idle.terminate(), member.terminate()]);
+    await server.close();
+  });
+  await member.join(await token('member', 'r'));
+  await member.request('leave', {});
+  const closed = await idle.closed;
+  assert.equal(closed.code, 1008);
+  assert.equal(closed.reason, 'join timeout');
+  await delay(300);
+  assert.equal(member.ws.readyState, member.ws.OPEN);
+  assert.equal(server.stats().sockets, 1);
+});
+
+test('upgrades beyond maxSockets are refused with 503 until one closes', { timeout: 10_000 }, async (t) => {
+  const server = await startServer({ maxSockets: 2 });
+  const first = await TestClient.connect(server.port);
+  const second = await TestClient.connect(server.port);
+  const later: TestClient[] = [];
+  t.after(async () => {
+    await Promise.all([first, second, ...later].map((c) => c.terminate()));
+    await server.close();
+  });
+  await assert.rejects(TestClient.connect(server.port), /503/);
+  await first.close();
+  await eventually(() => server.stats().sockets === 1);
+  later.push(await TestClient.connect(server.port));
+  await later[0]!.join(await token('third', 'r'));
+  assert.equal(server.stats().sockets, 2);
+});
