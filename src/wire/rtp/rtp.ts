@@ -57,11 +57,12 @@ export class RtpView {
     this.extensionOffset = -1;
     this.extensionLength = 0;
     this.extensionProfile = 0;
-    if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 0) {
-      this.length = 0;
-      return RtpError.BadRange;
-    }
-    if (offset + length > buf.length) {
+    // Also rejects NaN and fractions: byte indexes below must be exact.
+    if (
+      !(offset >= 0 && length >= 0 && offset + length <= buf.length) ||
+      (offset | 0) !== offset ||
+      (length | 0) !== length
+    ) {
       this.length = 0;
       return RtpError.BadRange;
     }
@@ -73,10 +74,10 @@ export class RtpView {
     if (b0 & 0x10) {
       if (headerLength + 4 > length) return RtpError.ExtensionOverflow;
       const extStart = offset + headerLength;
-      const words = buf.readUInt16BE(extStart + 2);
+      const words = (buf[extStart + 2]! << 8) | buf[extStart + 3]!;
       const extEnd = headerLength + 4 + words * 4;
       if (extEnd > length) return RtpError.ExtensionOverflow;
-      this.extensionProfile = buf.readUInt16BE(extStart);
+      this.extensionProfile = (buf[extStart]! << 8) | buf[extStart + 1]!;
       this.extensionOffset = extStart + 4;
       this.extensionLength = words * 4;
       headerLength = extEnd;
@@ -112,18 +113,22 @@ export class RtpView {
   get payloadType(): number {
     return this.buf[this.offset + 1]! & 0x7f;
   }
+  // Fields are read and written byte by byte: Buffer's readUInt*/writeUInt* re-validate their
+  // arguments on every call, and reset() already proved the header is in bounds.
   get sequenceNumber(): number {
-    return this.buf.readUInt16BE(this.offset + 2);
+    const b = this.buf;
+    const o = this.offset;
+    return (b[o + 2]! << 8) | b[o + 3]!;
   }
   get timestamp(): number {
-    return this.buf.readUInt32BE(this.offset + 4);
+    return readU32(this.buf, this.offset + 4);
   }
   get ssrc(): number {
-    return this.buf.readUInt32BE(this.offset + 8);
+    return readU32(this.buf, this.offset + 8);
   }
   /** The i-th CSRC (0-based); callers keep i below `csrcCount`. */
   csrc(i: number): number {
-    return this.buf.readUInt32BE(this.offset + 12 + i * 4);
+    return readU32(this.buf, this.offset + 12 + i * 4);
   }
   /** A view (no copy) of the payload without padding. */
   payload(): Buffer {
@@ -139,13 +144,16 @@ export class RtpView {
     this.buf[i] = (this.buf[i]! & 0x80) | (pt & 0x7f);
   }
   setSequenceNumber(seq: number): void {
-    this.buf.writeUInt16BE(seq & 0xffff, this.offset + 2);
+    const b = this.buf;
+    const o = this.offset;
+    b[o + 2] = seq >>> 8;
+    b[o + 3] = seq;
   }
   setTimestamp(ts: number): void {
-    this.buf.writeUInt32BE(ts >>> 0, this.offset + 4);
+    writeU32(this.buf, this.offset + 4, ts);
   }
   setSsrc(ssrc: number): void {
-    this.buf.writeUInt32BE(ssrc >>> 0, this.offset + 8);
+    writeU32(this.buf, this.offset + 8, ssrc);
   }
 
   /**
@@ -277,12 +285,13 @@ export class RtpView {
   readTransportWideSeq(id: number): number {
     const at = this.findExtension(id);
     if (at < 0 || this.foundExtensionLength < 2) return -1;
-    return this.buf.readUInt16BE(at);
+    return (this.buf[at]! << 8) | this.buf[at + 1]!;
   }
   writeTransportWideSeq(id: number, seq: number): boolean {
     const at = this.findExtension(id);
     if (at < 0 || this.foundExtensionLength < 2) return false;
-    this.buf.writeUInt16BE(seq & 0xffff, at);
+    this.buf[at] = seq >>> 8;
+    this.buf[at + 1] = seq;
     return true;
   }
   /** abs-send-time: 24-bit 6.18 fixed-point seconds, or -1. */
@@ -319,6 +328,18 @@ export class RtpView {
     while (end > at && this.buf[end - 1] === 0) end--;
     return this.buf.toString('latin1', at, end);
   }
+}
+
+function readU32(b: Buffer, at: number): number {
+  return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
+}
+
+/** Typed-array stores truncate to 8 bits, so no masking is needed. */
+function writeU32(b: Buffer, at: number, value: number): void {
+  b[at] = value >>> 24;
+  b[at + 1] = value >>> 16;
+  b[at + 2] = value >>> 8;
+  b[at + 3] = value;
 }
 
 /** abs-send-time value (6.18 fixed point, wraps every 64 s) for a time in milliseconds. */
