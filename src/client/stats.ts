@@ -31,6 +31,9 @@ export interface ConnectionStats {
   audio: { totalAudioEnergy: number; audioLevel: number; totalSamplesReceived: number };
 }
 
+/** Byte deltas over less time than this are noise (a sample taken right after another). */
+const MIN_BITRATE_WINDOW_S = 0.25;
+
 type StatsRecord = Record<string, unknown> & { id: string; type: string; timestamp: number };
 
 const num = (value: unknown): number => (typeof value === 'number' && Number.isFinite(value) ? value : 0);
@@ -116,7 +119,11 @@ export async function sampleConnectionStats(
 
   if (previous) {
     const seconds = (stats.timestamp - previous.timestamp) / 1000;
-    if (seconds > 0) {
+    if (seconds < MIN_BITRATE_WINDOW_S) {
+      // Too short a window to mean anything: keep the previous figures.
+      stats.inboundBitrate = previous.inboundBitrate;
+      stats.outboundBitrate = previous.outboundBitrate;
+    } else {
       // A renegotiation can replace RTP streams and make the totals shrink; clamp at zero.
       stats.inboundBitrate = Math.max(0, ((stats.bytesReceived - previous.bytesReceived) * 8) / seconds);
       stats.outboundBitrate = Math.max(0, ((stats.bytesSent - previous.bytesSent) * 8) / seconds);

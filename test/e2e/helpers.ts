@@ -276,3 +276,28 @@ export function assertMediaFlows(label: string, flows: MediaFlow[], minNewFrames
     assert.ok(flow.totalAudioEnergy > 0, `${label}: no audio energy from ${flow.peerId}`);
   }
 }
+
+/** Mean brightness (0–255) of what a remote tile's video element shows right now. */
+export function tileBrightness(page: Page, peerId: string): Promise<number> {
+  return page.$eval(`.tile[data-peer-id="${peerId}"] video`, (element) => {
+    const video = element as HTMLVideoElement;
+    const canvas = document.createElement('canvas');
+    canvas.width = 64;
+    canvas.height = 36;
+    const context = canvas.getContext('2d')!;
+    context.drawImage(video, 0, 0, canvas.width, canvas.height);
+    const { data } = context.getImageData(0, 0, canvas.width, canvas.height);
+    let sum = 0;
+    for (let i = 0; i < data.length; i += 4) sum += (data[i]! + data[i + 1]! + data[i + 2]!) / 3;
+    return sum / (data.length / 4);
+  });
+}
+
+/** Audio energy received from `peerId` during `windowMs`. */
+export async function audioEnergyOver(page: Page, peerId: string, windowMs: number): Promise<number> {
+  const energy = async () =>
+    (await readStats(page)).find((s) => s.peerId === peerId)?.audio.totalAudioEnergy ?? 0;
+  const before = await energy();
+  await sleep(windowMs);
+  return (await energy()) - before;
+}

@@ -6,6 +6,7 @@ import type { Browser, Page } from 'playwright-core';
 import type { TureenServer } from '../../src/server/index.js';
 import {
   assertMediaFlows,
+  audioEnergyOver,
   launchBrowser,
   localPeerId,
   measureMediaFlow,
@@ -13,7 +14,9 @@ import {
   openRoomPage,
   remoteTileIds,
   rerunInLoopbackNamespace,
+  sleep,
   startServer,
+  tileBrightness,
   waitConnected,
   waitFor,
 } from './helpers.js';
@@ -73,6 +76,51 @@ if (!rerunInLoopbackNamespace(import.meta.filename)) {
           (tile) => (tile as HTMLElement).dataset.candidateType === 'host',
         ),
       );
+    });
+
+    test('mute: muting the mic silences and stopping the camera blacks out the tile', async () => {
+      const loud = await audioEnergyOver(bob, aliceId, 1500);
+      const bright = await tileBrightness(bob, aliceId);
+      assert.ok(loud > 0 && bright > 30, `before muting: energy ${loud}, brightness ${bright}`);
+
+      await alice.click('#mic-button');
+      await alice.click('#camera-button');
+      assert.equal(await alice.getAttribute('#mic-button', 'aria-pressed'), 'true');
+      // Let audio already in flight and the last bright frame drain.
+      await sleep(1000);
+      const quiet = await audioEnergyOver(bob, aliceId, 1500);
+      const dark = await waitFor('Alice’s tile to go black at Bob', async () => {
+        const value = await tileBrightness(bob, aliceId);
+        return value < 5 ? value : undefined;
+      });
+      assert.ok(quiet < loud / 100, `muted energy ${quiet} vs ${loud}`);
+
+      await alice.click('#mic-button');
+      await alice.click('#camera-button');
+      await waitFor('Alice’s audio back at Bob', async () => (await audioEnergyOver(bob, aliceId, 500)) > 0);
+      await waitFor('Alice’s video back at Bob', async () => (await tileBrightness(bob, aliceId)) > 30);
+      console.log(
+        `mute: energy ${loud.toExponential(2)} → ${quiet.toExponential(2)}, brightness ${bright.toFixed(0)} → ${dark.toFixed(1)}`,
+      );
+    });
+
+    test('signaling drop: Bob resumes his session, Alice sees no leave, media keeps flowing', async () => {
+      const aliceEvents: string[] = [];
+      await alice.exposeFunction('recordRoomEvent', (event: string) => aliceEvents.push(event));
+      await alice.evaluate(() => {
+        const room = window.tureen.room!;
+        const record = (window as unknown as { recordRoomEvent(e: string): void }).recordRoomEvent;
+        room.on('participantLeft', (p) => record(`left ${p.peerId}`));
+        room.on('participantJoined', (p) => record(`joined ${p.peerId}`));
+      });
+      await bob.evaluate(() => window.tureen.room!.simulateSignalingDrop());
+      await waitFor('Bob’s signaling to come back', async () =>
+        (await bob.evaluate(() => window.tureen.room?.signalingState)) === 'open' ? true : undefined,
+      );
+      assert.equal(await localPeerId(bob), bobId, 'Bob kept his peerId');
+      const [flow] = await measureMediaFlow(alice, [bobId], 1500);
+      assertMediaFlows('Alice after Bob resumed', [flow!]);
+      assert.deepEqual(aliceEvents, []);
     });
 
     test('leave: the other page’s tile disappears', async () => {
