@@ -747,8 +747,9 @@ export class DtlsSession extends EventEmitter<DtlsSessionEvents> {
     this.addToTranscript(this.queueHandshake(HandshakeType.serverHelloDone, EMPTY));
     this.peerLastFlightFinalSeq = m.messageSeq;
     this.step = 'wait-client-certificate';
-    this.sendFlight();
+    // Timer first: a synchronous peer may finish the handshake inside sendFlight().
     this.armRetransmit(true);
+    this.sendFlight();
     this.logger.debug({ suite: this.suite!.name, srtp: this.srtpProfile?.name }, 'sent server flight');
   }
 
@@ -930,8 +931,9 @@ export class DtlsSession extends EventEmitter<DtlsSessionEvents> {
     this.addToTranscript({ msgType: HandshakeType.clientHello, messageSeq: this.nextSendMessageSeq, body });
     this.queueHandshake(HandshakeType.clientHello, body);
     this.step = 'wait-server-hello';
-    this.sendFlight();
+    // Timer first: a synchronous peer may finish the handshake inside sendFlight().
     this.armRetransmit(true);
+    this.sendFlight();
   }
 
   private onHelloVerifyRequest(m: ReassembledMessage): void {
@@ -1078,8 +1080,9 @@ export class DtlsSession extends EventEmitter<DtlsSessionEvents> {
     }
     this.queueChangeCipherSpecAndFinished('client finished');
     this.step = 'wait-finished';
-    this.sendFlight();
+    // Timer first: a synchronous peer may finish the handshake inside sendFlight().
     this.armRetransmit(true);
+    this.sendFlight();
   }
 
   // ---- keys ----
@@ -1185,13 +1188,12 @@ export class DtlsSession extends EventEmitter<DtlsSessionEvents> {
       if (this.handshakeComplete || this.stateValue === 'failed' || this.stateValue === 'closed') return;
       this.logger.debug({ step: this.step, delay: this.retransmitDelay }, 'retransmitting flight');
       this.retransmitDelay = Math.min(this.retransmitDelay * 2, this.retransmitMaxMs);
+      this.armRetransmit(false);
       try {
         this.sendFlight();
       } catch (err) {
         this.fail(AlertDescription.internalError, `retransmission failed: ${(err as Error).message}`);
-        return;
       }
-      this.armRetransmit(false);
     }, this.retransmitDelay);
   }
 
