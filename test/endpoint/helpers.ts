@@ -104,7 +104,12 @@ export class WrtcVideoSender {
     return this.pc.connectionState;
   }
 
+  private closed = false;
+
+  /** Idempotent. */
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
     clearInterval(this.timer);
     this.track.stop();
     this.pc.close();
