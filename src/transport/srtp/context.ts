@@ -93,13 +93,20 @@ export function estimateSrtpIndex(highestIndex: number, seq: number): number {
   return v * 65536 + seq;
 }
 
+/** Every GCM cipher here uses the full 16-byte tag (RFC 7714 §7). */
+const GCM_OPTIONS = { authTagLength: 16 } as const;
+
+function readU32(b: Buffer, at: number): number {
+  return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
+}
+
 /** RTP header length (fixed + CSRCs + extension block) if it fits in `limit` bytes, else -1. */
 function rtpHeaderLength(pkt: Buffer, limit: number): number {
   if (limit < 12 || pkt[0]! >> 6 !== 2) return -1;
   let len = 12 + (pkt[0]! & 0x0f) * 4;
   if (pkt[0]! & 0x10) {
     if (len + 4 > limit) return -1;
-    len += 4 + pkt.readUInt16BE(len + 2) * 4;
+    len += 4 + ((pkt[len + 2]! << 8) | pkt[len + 3]!) * 4;
   }
   return len > limit ? -1 : len;
 }
@@ -189,21 +196,19 @@ export class SrtpContext {
     const len = pkt.length;
     const headerLength = rtpHeaderLength(pkt, len);
     if (headerLength < 0) return this.fail(SrtpError.Malformed);
-    const ssrc = pkt.readUInt32BE(8);
-    const state = this.stateFor(ssrc);
+    const state = this.stateFor(readU32(pkt, 8));
     if (state === undefined) return this.fail(SrtpError.SsrcLimit);
-    const index = estimateSrtpIndex(state.rtpSendIndex, pkt.readUInt16BE(2));
+    const index = estimateSrtpIndex(state.rtpSendIndex, (pkt[2]! << 8) | pkt[3]!);
     // A sender may resend an old packet (NACK): only a newer index moves the ROC forward.
     if (index > state.rtpSendIndex) state.rtpSendIndex = index;
     const tagLength = this.profile.rtpTagLength;
     const out = this.allocate(len + tagLength);
-    out.set(pkt.subarray(0, headerLength), 0);
+    const header = pkt.subarray(0, headerLength);
+    out.set(header, 0);
     const iv = this.setRtpIv(state.rtpIv, index);
     if (this.profile.aead) {
-      const cipher = createCipheriv(this.profile.cipher as 'aes-128-gcm', this.rtpKey, iv, {
-        authTagLength: 16,
-      });
-      cipher.setAAD(pkt.subarray(0, headerLength));
+      const cipher = createCipheriv(this.profile.cipher as 'aes-128-gcm', this.rtpKey, iv, GCM_OPTIONS);
+      cipher.setAAD(header);
       out.set(cipher.update(pkt.subarray(headerLength)), headerLength);
       cipher.final();
       out.set(cipher.getAuthTag(), len);
@@ -212,9 +217,8 @@ export class SrtpContext {
       out.set(cipher.update(pkt.subarray(headerLength)), headerLength);
       const hmac = createHmac('sha1', this.rtpAuthKey!);
       hmac.update(out.subarray(0, len));
-      this.rocBytes.writeUInt32BE(Math.floor(index / 65536), 0);
-      hmac.update(this.rocBytes);
-      out.set(hmac.digest().subarray(0, tagLength), len);
+      hmac.update(this.rocBytesFor(index));
+      hmac.digest().copy(out, len, 0, tagLength);
     }
     this.counters.rtpProtected++;
     return out;
@@ -229,11 +233,11 @@ export class SrtpContext {
     const len = pkt.length - tagLength;
     const headerLength = rtpHeaderLength(pkt, len);
     if (headerLength < 0) return this.fail(SrtpError.Malformed);
-    const ssrc = pkt.readUInt32BE(8);
+    const ssrc = readU32(pkt, 8);
     const known = this.ssrcs.get(ssrc);
     const state = known ?? this.scratchFor(ssrc);
     const replay = state.rtpReplay;
-    const index = estimateSrtpIndex(replay.highest, pkt.readUInt16BE(2));
+    const index = estimateSrtpIndex(replay.highest, (pkt[2]! << 8) | pkt[3]!);
     const check = replay.check(index);
     let accepted = index;
     if (check !== ReplayCheck.Fresh || !this.openRtp(pkt, len, headerLength, state, index)) {
@@ -275,9 +279,7 @@ export class SrtpContext {
       const aad = this.rtcpAad;
       aad.set(pkt.subarray(0, 8), 0);
       aad.writeUInt32BE(eIndex, 8);
-      const cipher = createCipheriv(this.profile.cipher as 'aes-128-gcm', this.rtcpKey, iv, {
-        authTagLength: 16,
-      });
+      const cipher = createCipheriv(this.profile.cipher as 'aes-128-gcm', this.rtcpKey, iv, GCM_OPTIONS);
       cipher.setAAD(aad);
       out.set(cipher.update(pkt.subarray(8)), 8);
       cipher.final();
@@ -313,9 +315,7 @@ export class SrtpContext {
       return this.fail(check === ReplayCheck.Replayed ? SrtpError.Replayed : SrtpError.TooOld);
     const iv = this.setRtcpIv(state.rtcpIv, index);
     if (this.profile.aead) {
-      const decipher = createDecipheriv(this.profile.cipher as 'aes-128-gcm', this.rtcpKey, iv, {
-        authTagLength: 16,
-      });
+      const decipher = createDecipheriv(this.profile.cipher as 'aes-128-gcm', this.rtcpKey, iv, GCM_OPTIONS);
       let plain: Buffer | undefined;
       if (encrypted) {
         const aad = this.rtcpAad;
@@ -358,9 +358,7 @@ export class SrtpContext {
   private openRtp(pkt: Buffer, len: number, headerLength: number, state: SsrcState, index: number): boolean {
     const iv = this.setRtpIv(state.rtpIv, index);
     if (this.profile.aead) {
-      const decipher = createDecipheriv(this.profile.cipher as 'aes-128-gcm', this.rtpKey, iv, {
-        authTagLength: 16,
-      });
+      const decipher = createDecipheriv(this.profile.cipher as 'aes-128-gcm', this.rtpKey, iv, GCM_OPTIONS);
       decipher.setAAD(pkt.subarray(0, headerLength));
       decipher.setAuthTag(pkt.subarray(len, len + 16));
       const plain = decipher.update(pkt.subarray(headerLength, len));
@@ -374,8 +372,7 @@ export class SrtpContext {
     }
     const hmac = createHmac('sha1', this.rtpAuthKey!);
     hmac.update(pkt.subarray(0, len));
-    this.rocBytes.writeUInt32BE(Math.floor(index / 65536), 0);
-    hmac.update(this.rocBytes);
+    hmac.update(this.rocBytesFor(index));
     if (!tagMatches(hmac.digest(), pkt, len, this.profile.rtpTagLength)) return false;
     const decipher = createDecipheriv('aes-128-ctr', this.rtpKey, iv);
     pkt.set(decipher.update(pkt.subarray(headerLength, len)), headerLength);
@@ -389,9 +386,24 @@ export class SrtpContext {
     // GCM: ROC at 6..9 and SEQ at 10..11; AES-CM: index at 8..13 (ROC 8..11, SEQ 12..13).
     const at = this.ivLength === 12 ? 6 : 8;
     const salt = this.rtpSalt;
-    iv.writeUInt32BE((salt.readUInt32BE(at) ^ roc) >>> 0, at);
-    iv.writeUInt16BE(salt.readUInt16BE(at + 4) ^ seq, at + 4);
+    iv[at] = salt[at]! ^ (roc >>> 24);
+    iv[at + 1] = salt[at + 1]! ^ (roc >>> 16);
+    iv[at + 2] = salt[at + 2]! ^ (roc >>> 8);
+    iv[at + 3] = salt[at + 3]! ^ roc;
+    iv[at + 4] = salt[at + 4]! ^ (seq >>> 8);
+    iv[at + 5] = salt[at + 5]! ^ seq;
     return iv;
+  }
+
+  /** The ROC as the 4 bytes appended to the HMAC input (RFC 3711 §4.2). */
+  private rocBytesFor(index: number): Buffer {
+    const roc = Math.floor(index / 65536);
+    const b = this.rocBytes;
+    b[0] = roc >>> 24;
+    b[1] = roc >>> 16;
+    b[2] = roc >>> 8;
+    b[3] = roc;
+    return b;
   }
 
   /** SRTCP index into the per-SSRC IV: GCM bytes 8..11 (RFC 7714 §9.1), AES-CM bytes 10..13. */
