@@ -36,6 +36,7 @@ const roomLabel = $<HTMLSpanElement>('room-label');
 const micButton = $<HTMLButtonElement>('mic-button');
 const cameraButton = $<HTMLButtonElement>('camera-button');
 const leaveButton = $<HTMLButtonElement>('leave-button');
+const inviteButton = $<HTMLButtonElement>('invite-button');
 
 const params = new URLSearchParams(location.search);
 roomInput.value = params.get('room') ?? '';
@@ -45,6 +46,7 @@ relayInput.checked = params.get('relay') === '1';
 let room: Room | null = null;
 let localStream: MediaStream | null = null;
 const tiles = new Map<string, Tile>();
+let localTile: Tile | null = null;
 const previewReady = startPreview();
 
 window.tureen = {
@@ -59,6 +61,14 @@ window.tureen = {
       connectionState: p.connectionState,
     })),
 };
+
+function flashLabel(button: HTMLButtonElement, text: string): void {
+  const original = button.textContent;
+  button.textContent = text;
+  setTimeout(() => {
+    button.textContent = original;
+  }, 1500);
+}
 
 function showError(message: string): void {
   errorBox.textContent = message;
@@ -101,6 +111,7 @@ function addRemoteTile(participant: Participant): void {
     local: false,
   });
   tile.setState(participant.connectionState);
+  tile.setVideoOff(participant.stream.getVideoTracks().length === 0);
   tiles.set(participant.peerId, tile);
   grid.append(tile.element);
   updateGridSize();
@@ -123,7 +134,8 @@ function updateControls(): void {
   micButton.setAttribute('aria-pressed', String(audioMuted));
   cameraButton.textContent = videoMuted ? 'Start camera' : 'Stop camera';
   cameraButton.setAttribute('aria-pressed', String(videoMuted));
-  grid.querySelector('.tile.local')?.classList.toggle('video-off', videoMuted);
+  localTile?.setVideoOff(videoMuted || !localStream?.getVideoTracks().length);
+  localTile?.setMicOff(audioMuted);
 }
 
 async function join(): Promise<void> {
@@ -159,10 +171,12 @@ function enterCall(joined: Room, displayName: string): void {
   call.hidden = false;
   roomLabel.hidden = false;
   roomLabel.textContent = joined.roomId + (joined.relayOnly ? ' · relay only' : '');
+  inviteButton.hidden = false;
 
   if (localStream) {
-    const own = createTile({ id: 'local', name: displayName, stream: localStream, local: true });
-    grid.append(own.element);
+    localTile = createTile({ id: 'local', name: displayName, stream: localStream, local: true });
+    localTile.setVideoOff(localStream.getVideoTracks().length === 0);
+    grid.append(localTile.element);
   }
   for (const participant of joined.participants.values()) addRemoteTile(participant);
   updateGridSize();
@@ -174,11 +188,10 @@ function enterCall(joined: Room, displayName: string): void {
     tiles.get(participant.peerId)?.setState(state),
   );
   joined.on('track', ({ participant }) => {
+    const tile = tiles.get(participant.peerId);
+    tile?.setVideoOff(participant.stream.getVideoTracks().length === 0);
     // Autoplay may have paused on an empty stream; a new track is a new chance.
-    tiles
-      .get(participant.peerId)
-      ?.video.play()
-      .catch(() => {});
+    tile?.video.play().catch(() => {});
   });
   joined.on('stats', (samples) => {
     for (const sample of samples) tiles.get(sample.peerId)?.setStats(sample);
@@ -196,11 +209,13 @@ function enterCall(joined: Room, displayName: string): void {
 
 function exitCall(message: string): void {
   room = null;
+  localTile = null;
   for (const peerId of [...tiles.keys()]) removeTile(peerId);
   grid.replaceChildren();
   call.hidden = true;
   lobby.hidden = false;
   roomLabel.hidden = true;
+  inviteButton.hidden = true;
   joinButton.disabled = false;
   showError(message);
 }
@@ -216,6 +231,13 @@ micButton.addEventListener('click', () => {
 cameraButton.addEventListener('click', () => {
   room?.setMuted('video', !room.isMuted('video'));
   updateControls();
+});
+inviteButton.addEventListener('click', () => {
+  const link = `${location.origin}${location.pathname}?${new URLSearchParams({ room: room?.roomId ?? roomInput.value })}`;
+  navigator.clipboard.writeText(link).then(
+    () => flashLabel(inviteButton, 'Link copied'),
+    () => prompt('Invite link', link),
+  );
 });
 leaveButton.addEventListener('click', () => {
   const leaving = room;

@@ -12,6 +12,9 @@ export interface Tile {
   readonly video: HTMLVideoElement;
   setStats(stats: ConnectionStats | undefined): void;
   setState(state: string): void;
+  /** No picture to show (camera off or no video track): the initial stands in. */
+  setVideoOff(off: boolean): void;
+  setMicOff(off: boolean): void;
 }
 
 function el<K extends keyof HTMLElementTagNameMap>(
@@ -36,8 +39,13 @@ export function createTile(opts: { id: string; name: string; stream: MediaStream
   video.muted = opts.local;
   video.srcObject = opts.stream;
 
+  const avatar = el('div', 'avatar', (opts.name.trim()[0] ?? '?').toUpperCase());
+  avatar.setAttribute('aria-hidden', 'true');
   const caption = el('figcaption', 'tile-caption');
   const name = el('span', 'tile-name', opts.local ? `${opts.name} (you)` : opts.name);
+  const micOff = el('span', 'badge mic-off', 'mic off');
+  micOff.hidden = true;
+  name.append(micOff);
   caption.append(name);
   const info = el('span', 'tile-info');
   const type = el('span', 'badge', '…');
@@ -47,11 +55,17 @@ export function createTile(opts: { id: string; name: string; stream: MediaStream
     info.append(type, rtt, rate);
     caption.append(info);
   }
-  element.append(video, caption);
+  element.append(video, avatar, caption);
 
   return {
     element,
     video,
+    setVideoOff(off) {
+      element.classList.toggle('video-off', off);
+    },
+    setMicOff(off) {
+      micOff.hidden = !off;
+    },
     setState(state) {
       element.dataset.state = state;
       if (state !== 'connected') type.textContent = state;

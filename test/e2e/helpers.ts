@@ -113,7 +113,10 @@ export async function ensureWebBuild(): Promise<void> {
       await mkdir(lock);
       break;
     } catch {
-      if (Date.now() > deadline) throw new Error(`stale lock ${lock}? remove it`);
+      // A build never takes this long: the lock is left over from a killed run.
+      const lockedAt = statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now();
+      if (Date.now() - lockedAt > 120_000) await rmdir(lock).catch(() => {});
+      if (Date.now() > deadline) throw new Error(`could not take the web build lock ${lock}`);
       await sleep(200);
     }
   }
