@@ -220,7 +220,7 @@ test('answer to the Chromium offer: opus and VP8 accepted, data channel rejected
     usernameFragment: 'ourUfragXYZ1',
     password: 'ourPasswordThatIsLongEnough1234',
     fingerprint: { algorithm: 'sha-256', value: 'AA:BB' },
-    dtlsRole: 'server',
+    preferredDtlsRole: 'server',
     candidates: [
       {
         foundation: 'udpcandidate',
@@ -265,6 +265,7 @@ test('answer to the Chromium offer: opus and VP8 accepted, data channel rejected
     findAttribute(parsed(CHROMIUM_OFFER).media[0]!.attributes, 'ice-ufrag'),
   );
   assert.equal(result.remote.setup, 'actpass');
+  assert.equal(result.dtlsRole, 'server');
   assert.equal(result.sections[1]?.accepted, true);
   assert.equal(result.sections[2]?.accepted, false);
 });

@@ -58,8 +58,11 @@ export interface LocalTransportDescription {
   password: string;
   /** e.g. { algorithm: 'sha-256', value: 'AB:CD:…' } */
   fingerprint: { algorithm: string; value: string };
-  /** Our DTLS role: 'server' answers a=setup:passive, 'client' a=setup:active. */
-  dtlsRole: 'client' | 'server';
+  /**
+   * The DTLS role we take when the offer leaves it to us (a=setup:actpass); a definite
+   * a=setup in the offer decides otherwise. 'server' answers passive, 'client' active.
+   */
+  preferredDtlsRole: 'client' | 'server';
   candidates: Candidate[];
 }
 
@@ -86,6 +89,8 @@ export interface RemoteTransportDescription {
 
 export interface AnswerResult {
   sdp: string;
+  /** Our DTLS role as the answer states it. */
+  dtlsRole: 'client' | 'server';
   remote: RemoteTransportDescription;
   sections: NegotiatedSection[];
 }
@@ -189,6 +194,7 @@ export function buildAnswer(
   if (!remote.usernameFragment || !remote.password)
     throw new SdpNegotiationError('offer lacks ICE credentials');
   if (remote.fingerprints.length === 0) throw new SdpNegotiationError('offer lacks a DTLS fingerprint');
+  const dtlsRole = dtlsRoleForOffer(remote.setup, local.preferredDtlsRole);
   const codecs = options.codecs ?? DEFAULT_CODECS;
   const offeredBundle = findAttributes(offer.attributes, 'group')
     .map(parseGroup)
@@ -248,7 +254,7 @@ export function buildAnswer(
       { name: 'ice-ufrag', value: local.usernameFragment },
       { name: 'ice-pwd', value: local.password },
       { name: 'fingerprint', value: `${local.fingerprint.algorithm} ${local.fingerprint.value}` },
-      { name: 'setup', value: local.dtlsRole === 'server' ? 'passive' : 'active' },
+      { name: 'setup', value: dtlsRole === 'server' ? 'passive' : 'active' },
       { name: direction, value: undefined },
       { name: 'rtcp-mux', value: undefined },
     ];
@@ -288,5 +294,5 @@ export function buildAnswer(
   if (bundled.length === 0) throw new SdpNegotiationError('no acceptable media section in the offer');
   answer.attributes.unshift({ name: 'group', value: `BUNDLE ${bundled.join(' ')}` });
   answer.attributes.push({ name: 'msid-semantic', value: ' WMS *' });
-  return { sdp: serializeSdp(answer), remote, sections };
+  return { sdp: serializeSdp(answer), dtlsRole, remote, sections };
 }

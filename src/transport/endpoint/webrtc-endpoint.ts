@@ -32,7 +32,7 @@ import {
   UdpIceListener,
 } from '../ice/index.js';
 import { SrtpSession, srtpProfileById } from '../srtp/index.js';
-import { type AnswerOptions, buildAnswer, dtlsRoleForOffer, type NegotiatedSection } from './answer.js';
+import { type AnswerOptions, buildAnswer, type NegotiatedSection } from './answer.js';
 
 export interface ListenInfo {
   protocol: 'udp' | 'tcp';
@@ -276,22 +276,13 @@ export class WebRtcEndpoint extends EventEmitter<WebRtcEndpointEvents> {
     if (this.isClosed) throw new Error('WebRtcEndpoint closed');
     if (this.dtls) throw new Error('already negotiated');
     const sha256 = certificateFingerprints(this.certificate.der).find((f) => f.algorithm === 'sha-256')!;
-    // Roles depend on the offer, so parse once to read a=setup, then build the answer.
-    const probe = buildAnswer(offerSdp, {
-      usernameFragment: this.ice.usernameFragment,
-      password: this.ice.password,
-      fingerprint: { algorithm: 'sha-256', value: sha256.value },
-      dtlsRole: 'server',
-      candidates: [],
-    });
-    const role = dtlsRoleForOffer(probe.remote.setup, options.dtlsRole ?? this.preferredRole);
     const result = buildAnswer(
       offerSdp,
       {
         usernameFragment: this.ice.usernameFragment,
         password: this.ice.password,
         fingerprint: { algorithm: 'sha-256', value: sha256.value },
-        dtlsRole: role,
+        preferredDtlsRole: options.dtlsRole ?? this.preferredRole,
         candidates: this.iceCandidates.map((c, index) => ({
           foundation: c.foundation,
           component: 1,
@@ -317,7 +308,7 @@ export class WebRtcEndpoint extends EventEmitter<WebRtcEndpointEvents> {
       algorithm: f.algorithm as FingerprintAlgorithm,
       value: f.value,
     }));
-    this.startDtls(role, fingerprints);
+    this.startDtls(result.dtlsRole, fingerprints);
     return result.sdp;
   }
 
