@@ -248,6 +248,7 @@ export class DtlsSession extends EventEmitter<DtlsSessionEvents> {
   private suite: CipherSuite | undefined;
   private srtpProfile: SrtpProfile | undefined;
   private ephemeralKey: EphemeralKey | undefined;
+  private namedGroup = 0;
   private peerEcdhPublicKey = EMPTY;
   private peerCertificate: Buffer | undefined;
   private peerPublicKey: KeyObject | undefined;
@@ -419,7 +420,7 @@ export class DtlsSession extends EventEmitter<DtlsSessionEvents> {
     this.setState('connected');
     this.emit('connected', {
       cipherSuite: this.suite!.name,
-      namedGroup: this.ephemeralKey!.group === NamedGroup.x25519 ? 'x25519' : 'secp256r1',
+      namedGroup: this.namedGroup === NamedGroup.x25519 ? 'x25519' : 'secp256r1',
       srtpProfile: this.srtpProfile?.name,
       remoteCertificate: this.peerCertificate!,
       remoteFingerprint: { algorithm: 'sha-256', value: fingerprint(this.peerCertificate!, 'sha-256') },
@@ -797,6 +798,7 @@ export class DtlsSession extends EventEmitter<DtlsSessionEvents> {
     }
     this.suite = suite;
     this.ephemeralKey = generateEphemeralKey(group);
+    this.namedGroup = group;
     return { group, scheme };
   }
 
@@ -890,6 +892,11 @@ export class DtlsSession extends EventEmitter<DtlsSessionEvents> {
     this.handshakeComplete = true;
     this.step = 'done';
     this.stopTimers();
+    // What only the handshake needed: the ephemeral key, the transcript, partial messages.
+    this.ephemeralKey = undefined;
+    this.transcript = [];
+    this.clientHello = undefined;
+    this.reassembler.reset(this.reassembler.next);
     this.logger.debug('handshake complete');
     if (!this.remoteFingerprints) {
       this.logger.debug('handshake complete; waiting for the remote fingerprint');
@@ -1025,6 +1032,7 @@ export class DtlsSession extends EventEmitter<DtlsSessionEvents> {
       return;
     }
     this.ephemeralKey = generateEphemeralKey(ske.namedGroup);
+    this.namedGroup = ske.namedGroup;
     this.peerEcdhPublicKey = Buffer.from(ske.publicKey);
     this.addToTranscript(m);
     this.step = 'wait-certificate-request';
