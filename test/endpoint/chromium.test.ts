@@ -40,6 +40,24 @@ window.start = async () => {
   await pc.setLocalDescription(offer);
   return offer.sdp;
 };
+window.startFull = async () => {
+  const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 320, height: 240 } });
+  const pc = new RTCPeerConnection();
+  window.pc = pc;
+  pc.ontrack = (e) => { if (e.track.kind === 'video') document.getElementById('v').srcObject = new MediaStream([e.track]); };
+  pc.addTransceiver(stream.getAudioTracks()[0], { direction: 'sendonly', streams: [stream] });
+  pc.addTransceiver(stream.getVideoTracks()[0], { direction: 'sendrecv', streams: [stream] });
+  pc.createDataChannel('chat');
+  const offer = await pc.createOffer();
+  await pc.setLocalDescription(offer);
+  return offer.sdp;
+};
+window.restart = async () => {
+  window.pc.restartIce();
+  const offer = await window.pc.createOffer();
+  await window.pc.setLocalDescription(offer);
+  return offer.sdp;
+};
 window.accept = async (sdp) => { await window.pc.setRemoteDescription({ type: 'answer', sdp }); };
 window.report = async () => {
   const out = { framesDecoded: 0, framesSent: 0, pairState: '', localCandidateType: '', protocol: '',
@@ -210,6 +228,82 @@ test('Chromium → endpoint over UDP: VP8 decrypted, looped back mid-stream, PLI
     'chromium udp loopback',
     JSON.stringify({ ...result, feedback: Object.fromEntries(result.feedback) }),
   );
+});
+
+test('Chromium audio + video + data channel, then pc.restartIce(): opus received, data rejected, video decoded across the restart', {
+  timeout: 60_000,
+}, async () => {
+  const endpoint = await WebRtcEndpoint.create({
+    listenInfos: [{ protocol: 'udp', ip: '127.0.0.1' }],
+    iceConsentTimeout: 5000,
+  });
+  const page: Page = await browser.newPage();
+  const sendStreams = new Map([
+    ['1', { ssrc: LOOPBACK_SSRC, cname: 'tureen-loop', streamId: 'loop', trackId: 'loop-video' }],
+  ]);
+  const usernames: string[] = [];
+  const handleStun = endpoint.ice.handleStun.bind(endpoint.ice);
+  endpoint.ice.handleStun = (message, tuple) => {
+    const username = message.attributes.find((a) => a.type === 0x0006);
+    if (username) usernames.push(username.value.toString('utf8'));
+    handleStun(message, tuple);
+  };
+  try {
+    await page.goto(origin);
+    const offer: string = await page.evaluate('window.startFull()');
+    const answer = endpoint.answer(offer, { sendStreams });
+    const [audio, video, data] = endpoint.sections;
+    assert.equal(audio?.codec?.encodingName.toLowerCase(), 'opus');
+    assert.equal(video?.codec?.encodingName, 'VP8');
+    assert.equal(data?.kind, 'application');
+    assert.equal(data?.accepted, false);
+    const opusPt = audio!.codec!.payloadType;
+    const vp8 = video!.codec!.payloadType;
+    let opusPackets = 0;
+    const view = new RtpView();
+    endpoint.onRtp = (packet) => {
+      if (view.reset(packet) !== RtpError.Ok) return;
+      if (view.payloadType === opusPt) opusPackets++;
+      if (view.payloadType !== vp8) return;
+      view.setSsrc(LOOPBACK_SSRC);
+      endpoint.sendRtp(packet);
+    };
+    await page.evaluate(`window.accept(${JSON.stringify(answer)})`);
+    const decoded = async (atLeast: number): Promise<number> => {
+      const deadline = Date.now() + 20_000;
+      let frames = 0;
+      while (Date.now() < deadline) {
+        frames = ((await page.evaluate('window.report()')) as { framesDecoded: number }).framesDecoded;
+        if (frames >= atLeast) break;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      return frames;
+    };
+    const beforeRestart = await decoded(20);
+    assert.ok(beforeRestart >= 20, `decoded before restart: ${beforeRestart}`);
+    assert.ok(opusPackets > 0, 'opus RTP from the fake microphone');
+
+    const oldUfrag = endpoint.iceParameters.usernameFragment;
+    const reoffer: string = await page.evaluate('window.restart()');
+    const reanswer = endpoint.answer(reoffer, { sendStreams });
+    const newUfrag = endpoint.iceParameters.usernameFragment;
+    assert.notEqual(newUfrag, oldUfrag, "our credentials renewed with the peer's");
+    assert.match(reanswer, new RegExp(`a=ice-ufrag:${newUfrag.replace(/[+/]/g, '\\$&')}`));
+    await page.evaluate(`window.accept(${JSON.stringify(reanswer)})`);
+    // Past the consent timeout: only checks with the new password can have kept us connected.
+    await new Promise((r) => setTimeout(r, 7000));
+    assert.ok(
+      usernames.some((u) => u.startsWith(`${newUfrag}:`)),
+      'Chromium checks with the new ufrag',
+    );
+    assert.ok(['connected', 'completed'].includes(endpoint.iceState), `ICE ${endpoint.iceState}`);
+    assert.equal(endpoint.dtlsState, 'connected', 'same DTLS association');
+    const afterRestart = await decoded(beforeRestart + 60);
+    assert.ok(afterRestart >= beforeRestart + 60, `decoding continued: ${beforeRestart} → ${afterRestart}`);
+  } finally {
+    await page.close();
+    endpoint.close();
+  }
 });
 
 test('Chromium → endpoint over ICE-TCP only (RFC 6544 passive, RFC 4571 framing): looped video decoded', {

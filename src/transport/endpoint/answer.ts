@@ -183,13 +183,19 @@ export function dtlsRoleForOffer(
   return preferred;
 }
 
+/** Parses an offer, throwing SdpNegotiationError when it is not SDP. */
+export function parseOffer(offerSdp: string): SessionDescription {
+  const offer = parseSdp(offerSdp);
+  if (offer instanceof SdpParseError) throw new SdpNegotiationError(`bad offer: ${offer.reason}`);
+  return offer;
+}
+
 export function buildAnswer(
-  offerSdp: string,
+  offerSdp: string | SessionDescription,
   local: LocalTransportDescription,
   options: AnswerOptions = {},
 ): AnswerResult {
-  const offer = parseSdp(offerSdp);
-  if (offer instanceof SdpParseError) throw new SdpNegotiationError(`bad offer: ${offer.reason}`);
+  const offer = typeof offerSdp === 'string' ? parseOffer(offerSdp) : offerSdp;
   const remote = readRemoteTransport(offer);
   if (!remote.usernameFragment || !remote.password)
     throw new SdpNegotiationError('offer lacks ICE credentials');

@@ -32,7 +32,14 @@ import {
   UdpIceListener,
 } from '../ice/index.js';
 import { SrtpSession, srtpProfileById } from '../srtp/index.js';
-import { type AnswerOptions, buildAnswer, type NegotiatedSection } from './answer.js';
+import {
+  type AnswerOptions,
+  buildAnswer,
+  type NegotiatedSection,
+  parseOffer,
+  readRemoteTransport,
+  SdpNegotiationError,
+} from './answer.js';
 
 export interface ListenInfo {
   protocol: 'udp' | 'tcp';
@@ -140,6 +147,8 @@ export class WebRtcEndpoint extends EventEmitter<WebRtcEndpointEvents> {
   private srtp: SrtpSession | undefined;
   private isClosed = false;
   private negotiatedSections: NegotiatedSection[] = [];
+  private remoteFingerprints: DtlsFingerprint[] = [];
+  private remoteUsernameFragment: string | undefined;
 
   private constructor(
     options: WebRtcEndpointOptions,
@@ -262,6 +271,7 @@ export class WebRtcEndpoint extends EventEmitter<WebRtcEndpointEvents> {
   connect(remote: DtlsParameters): void {
     if (this.isClosed) throw new Error('WebRtcEndpoint closed');
     if (this.dtls) throw new Error('already connected');
+    this.remoteFingerprints = [...remote.fingerprints];
     const role =
       remote.role === 'client' ? 'server' : remote.role === 'server' ? 'client' : this.preferredRole;
     this.startDtls(role, remote.fingerprints);
@@ -270,19 +280,29 @@ export class WebRtcEndpoint extends EventEmitter<WebRtcEndpointEvents> {
   /**
    * Answers an SDP offer (as a browser's createOffer() makes it): fixes the DTLS roles and the
    * peer's fingerprint and ICE ufrag, and returns the answer SDP. Throws SdpNegotiationError on
-   * an offer we cannot answer.
+   * an offer we cannot answer. A later offer renegotiates media sections over the same DTLS
+   * association; if it carries new ICE credentials (pc.restartIce()) ours are renewed too.
    */
   answer(offerSdp: string, options: AnswerOptions & { dtlsRole?: 'client' | 'server' } = {}): string {
     if (this.isClosed) throw new Error('WebRtcEndpoint closed');
-    if (this.dtls) throw new Error('already negotiated');
+    const offer = parseOffer(offerSdp);
+    const remote = readRemoteTransport(offer);
+    if (this.dtls) {
+      // A re-offer keeps the DTLS association; new peer ICE credentials mean an ICE restart.
+      const same =
+        remote.fingerprints.length === this.remoteFingerprints.length &&
+        remote.fingerprints.every((f, i) => f.value === this.remoteFingerprints[i]!.value);
+      if (!same) throw new SdpNegotiationError('the DTLS fingerprint changed: DTLS restart is not supported');
+      if (remote.usernameFragment !== this.remoteUsernameFragment) this.ice.restart();
+    }
     const sha256 = certificateFingerprints(this.certificate.der).find((f) => f.algorithm === 'sha-256')!;
     const result = buildAnswer(
-      offerSdp,
+      offer,
       {
         usernameFragment: this.ice.usernameFragment,
         password: this.ice.password,
         fingerprint: { algorithm: 'sha-256', value: sha256.value },
-        preferredDtlsRole: options.dtlsRole ?? this.preferredRole,
+        preferredDtlsRole: this.dtls?.role ?? options.dtlsRole ?? this.preferredRole,
         candidates: this.iceCandidates.map((c, index) => ({
           foundation: c.foundation,
           component: 1,
@@ -302,13 +322,19 @@ export class WebRtcEndpoint extends EventEmitter<WebRtcEndpointEvents> {
       },
       options,
     );
+    if (this.dtls && result.dtlsRole !== this.dtls.role) {
+      throw new SdpNegotiationError('the offer asks to swap DTLS roles mid-session');
+    }
     this.negotiatedSections = result.sections;
-    this.ice.setRemoteUsernameFragment(result.remote.usernameFragment);
-    const fingerprints = result.remote.fingerprints.map((f) => ({
-      algorithm: f.algorithm as FingerprintAlgorithm,
-      value: f.value,
-    }));
-    this.startDtls(result.dtlsRole, fingerprints);
+    this.remoteUsernameFragment = remote.usernameFragment;
+    this.ice.setRemoteUsernameFragment(remote.usernameFragment);
+    if (!this.dtls) {
+      this.remoteFingerprints = remote.fingerprints.map((f) => ({
+        algorithm: f.algorithm as FingerprintAlgorithm,
+        value: f.value,
+      }));
+      this.startDtls(result.dtlsRole, this.remoteFingerprints);
+    }
     return result.sdp;
   }
 
