@@ -252,6 +252,9 @@ export class TurnServer {
       const udpSocket = dgram.createSocket({
         type: listenIp.includes(':') ? 'udp6' : 'udp4',
         lookup: literalLookup,
+        // Every client shares this socket: a deep queue rides out event-loop pauses (the kernel caps it at rmem_max).
+        recvBufferSize: 4 * 1024 * 1024,
+        sendBufferSize: 4 * 1024 * 1024,
       });
       const tcpServer = net.createServer({ noDelay: true });
       const tlsServer = opts.tls ? tls.createServer({ cert: opts.tls.cert, key: opts.tls.key }) : undefined;
@@ -995,8 +998,10 @@ export class TurnServer {
       const socket = dgram.createSocket({
         type: this.relayIp.includes(':') ? 'udp6' : 'udp4',
         lookup: literalLookup,
+        recvBufferSize: 1024 * 1024,
       });
-      const onError = (): void => {
+      const onError = (err: Error): void => {
+        this.log.debug({ err, port }, 'relay port bind failed');
         this.usedRelayPorts.delete(port);
         socket.close();
         resolve(undefined);
