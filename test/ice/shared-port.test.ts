@@ -4,6 +4,7 @@
  * everything else. Also the RFC 4571 framing and per-connection limits of the TCP listener.
  */
 import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
 import { test } from 'node:test';
 import {
   classifyPacket,
@@ -213,4 +214,26 @@ test('RFC 7983 classification by first byte', () => {
   }
   assert.equal(classifyPacket(Buffer.alloc(0)), PacketKind.Unknown);
   assert.equal(classifyPacket(Buffer.from([0xc0, 96, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])), PacketKind.Unknown);
+});
+
+test('IPv6 loopback: XOR-MAPPED-ADDRESS carries the ::1 source', async () => {
+  const listener = await UdpIceListener.listen({ address: '::1' });
+  const server = new IceLiteServer();
+  listener.addServer(server);
+  const socket = createSocket('udp6');
+  await new Promise<void>((resolve) => socket.bind(0, '::1', resolve));
+  try {
+    const request = bindingRequest({ username: `${server.usernameFragment}:v6`, password: server.password });
+    const response = new Promise<Buffer>((resolve) => socket.once('message', resolve));
+    socket.send(request, listener.port, '::1');
+    const result = describeResponse(await response, server.password);
+    assert.equal(result.message.cls, 2);
+    assert.ok(result.integrityOk);
+    assert.deepEqual(result.mapped, { family: 6, address: '::1', port: socket.address().port });
+    assert.equal(server.selectedTuple?.remoteAddress, '::1');
+  } finally {
+    socket.close();
+    server.close();
+    listener.close();
+  }
 });
