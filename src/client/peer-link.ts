@@ -52,6 +52,8 @@ export class PeerLink {
   #signalChain: Promise<void> = Promise.resolve();
   #disconnectedTimer: ReturnType<typeof setTimeout> | null = null;
   #connectTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Restarts since the link last reached `connected` (bounded by MAX_CONSECUTIVE_ICE_RESTARTS). */
+  #consecutiveIceRestarts = 0;
   #iceRestarts = 0;
   #closed = false;
 
@@ -71,6 +73,11 @@ export class PeerLink {
 
   get polite(): boolean {
     return this.#options.polite;
+  }
+
+  /** ICE restarts this link has made, for whatever reason. */
+  get iceRestarts(): number {
+    return this.#iceRestarts;
   }
 
   /** Sends this stream's tracks (replacing what was sent before); null sends nothing. */
@@ -97,7 +104,8 @@ export class PeerLink {
   /** Restarts ICE: new credentials, new candidates, a new offer. */
   restartIce(): void {
     if (this.#closed) return;
-    if (this.#iceRestarts >= MAX_CONSECUTIVE_ICE_RESTARTS) return;
+    if (this.#consecutiveIceRestarts >= MAX_CONSECUTIVE_ICE_RESTARTS) return;
+    this.#consecutiveIceRestarts++;
     this.#iceRestarts++;
     this.pc.restartIce();
     this.#armConnectTimer();
@@ -231,7 +239,7 @@ export class PeerLink {
     const state = this.pc.connectionState;
     this.#options.onStateChange(state);
     if (state === 'connected') {
-      this.#iceRestarts = 0;
+      this.#consecutiveIceRestarts = 0;
       this.#clearTimer('disconnected');
       this.#clearTimer('connect');
     } else if (state === 'failed') {

@@ -191,12 +191,17 @@ export class Room extends Emitter<RoomEvents> {
 
   /** A fresh stats sample for every connection (does not disturb the periodic bitrates). */
   async getStats(): Promise<ConnectionStats[]> {
-    const samples = await Promise.all(
-      [...this.#mesh.links.values()].map((link) =>
-        sampleConnectionStats(link.peerId, link.pc, this.#participants.get(link.peerId)?.stats),
-      ),
+    return Promise.all(
+      [...this.#mesh.links.values()].map(async (link) => {
+        const sample = await sampleConnectionStats(
+          link.peerId,
+          link.pc,
+          this.#participants.get(link.peerId)?.stats,
+        );
+        sample.iceRestarts = link.iceRestarts;
+        return sample;
+      }),
     );
-    return samples;
   }
 
   /** Tells the server we leave and closes every connection. */
@@ -204,6 +209,11 @@ export class Room extends Emitter<RoomEvents> {
     if (this.#closed) return;
     await this.#signaling.request('leave', {}, { timeoutMs: 2000 }).catch(() => {});
     this.#close('left');
+  }
+
+  /** Restarts ICE on every connection (e.g. after the device changed networks). */
+  restartIce(): void {
+    for (const link of this.#mesh.links.values()) link.restartIce();
   }
 
   /** Drops the signaling socket as a network failure would (it reconnects and resumes). For tests. */

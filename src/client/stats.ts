@@ -27,6 +27,10 @@ export interface ConnectionStats {
   outboundBitrate: number;
   bytesReceived: number;
   bytesSent: number;
+  /** The current ICE username fragment: it changes with every ICE restart. */
+  iceLocalUsernameFragment: string | undefined;
+  /** ICE restarts on this connection so far (filled in by the room). */
+  iceRestarts: number;
   video: { framesDecoded: number; framesPerSecond: number; frameWidth: number; frameHeight: number };
   audio: { totalAudioEnergy: number; audioLevel: number; totalSamplesReceived: number };
 }
@@ -38,6 +42,11 @@ type StatsRecord = Record<string, unknown> & { id: string; type: string; timesta
 
 const num = (value: unknown): number => (typeof value === 'number' && Number.isFinite(value) ? value : 0);
 const str = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+
+function transportOf(records: Map<string, StatsRecord>): StatsRecord | undefined {
+  for (const record of records.values()) if (record.type === 'transport') return record;
+  return undefined;
+}
 
 function selectedPairOf(records: Map<string, StatsRecord>): StatsRecord | undefined {
   for (const record of records.values()) {
@@ -93,9 +102,13 @@ export async function sampleConnectionStats(
     outboundBitrate: 0,
     bytesReceived: 0,
     bytesSent: 0,
+    iceLocalUsernameFragment: undefined,
+    iceRestarts: 0,
     video: { framesDecoded: 0, framesPerSecond: 0, frameWidth: 0, frameHeight: 0 },
     audio: { totalAudioEnergy: 0, audioLevel: 0, totalSamplesReceived: 0 },
   };
+  // One transport: the room bundles everything (bundlePolicy max-bundle).
+  stats.iceLocalUsernameFragment = str(transportOf(records)?.iceLocalUsernameFragment);
   const pair = selectedPairOf(records);
   if (pair) stats.selectedPair = describePair(records, pair);
 

@@ -1,6 +1,6 @@
 // Shared by the browser end-to-end tests: Chromium, the Tureen server, pages, polling, stats.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, rmdir } from 'node:fs/promises';
 import { networkInterfaces } from 'node:os';
@@ -49,6 +49,11 @@ export function onlyLoopbackInterfaces(): boolean {
 export function rerunInLoopbackNamespace(testFile: string, timeoutMs = 120_000): boolean {
   if (onlyLoopbackInterfaces() || process.env.TUREEN_E2E_NO_NETNS === '1') return false;
   if (process.getuid?.() !== 0 || !existsSync('/usr/bin/unshare')) return false;
+  // Containers may forbid new namespaces even to root: then run here.
+  const probe = spawnSync('/usr/bin/unshare', ['--net', '--', '/bin/sh', '-c', 'ip link set lo up'], {
+    timeout: 5000,
+  });
+  if (probe.status !== 0) return false;
   // Without NODE_TEST_CONTEXT the inner node runs its tests instead of deferring to a parent runner.
   const { NODE_TEST_CONTEXT: _, ...parentEnv } = process.env;
   const namespaceEnv = { ...parentEnv, TUREEN_E2E_NO_NETNS: '1' };

@@ -123,6 +123,39 @@ if (!rerunInLoopbackNamespace(import.meta.filename)) {
       assert.deepEqual(aliceEvents, []);
     });
 
+    test('renegotiation: unpublishing stops Alice’s video at Bob, publishing brings it back', async () => {
+      await alice.evaluate(() => {
+        const room = window.tureen.room!;
+        (window as unknown as { kept: MediaStream }).kept = room.localStream!;
+        room.unpublish();
+      });
+      await waitFor('Alice’s frames to stop at Bob', async () => {
+        const [flow] = await measureMediaFlow(bob, [aliceId], 1000);
+        return flow!.framesDecodedAfter === flow!.framesDecodedBefore ? true : undefined;
+      });
+      await alice.evaluate(() =>
+        window.tureen.room!.publish((window as unknown as { kept: MediaStream }).kept),
+      );
+      await waitFor('Alice’s frames back at Bob', async () => {
+        const [flow] = await measureMediaFlow(bob, [aliceId], 1000);
+        return flow!.framesDecodedAfter - flow!.framesDecodedBefore >= 5 ? true : undefined;
+      });
+      assertMediaFlows('Bob after Alice published again', await measureMediaFlow(bob, [aliceId]));
+    });
+
+    test('ICE restart: new credentials, the link reconnects, media keeps flowing', async () => {
+      const [before] = await waitConnected(alice, [bobId]);
+      await alice.evaluate(() => window.tureen.room!.restartIce());
+      const [after] = await waitFor('Alice’s link to reconnect after the restart', async () => {
+        const stats = await waitConnected(alice, [bobId]);
+        return stats[0]!.iceLocalUsernameFragment !== before!.iceLocalUsernameFragment ? stats : undefined;
+      });
+      assert.equal(after!.iceRestarts, before!.iceRestarts + 1);
+      assert.ok(after!.iceLocalUsernameFragment, 'Chromium reports the ICE ufrag');
+      assertMediaFlows('Alice after the restart', await measureMediaFlow(alice, [bobId]));
+      assertMediaFlows('Bob after the restart', await measureMediaFlow(bob, [aliceId]));
+    });
+
     test('leave: the other page’s tile disappears', async () => {
       assert.deepEqual(await remoteTileIds(alice), [bobId]);
       await bob.click('#leave-button');
