@@ -194,6 +194,7 @@ type FlightItem =
 
 const MAX_PENDING_EPOCH1_RECORDS = 16;
 const MAX_HELLO_VERIFY_REQUESTS = 4;
+const MAX_CLIENT_HELLO_SEQ = 8;
 const COOKIE_LENGTH = 20;
 const EMPTY = Buffer.alloc(0);
 const CERTIFICATE_TYPE = { rsaSign: 1, ecdsaSign: 64 } as const;
@@ -552,8 +553,10 @@ export class DtlsSession extends EventEmitter<DtlsSessionEvents> {
       this.step === 'wait-client-hello' &&
       f.msgType === HandshakeType.clientHello
     ) {
-      // Before a cookie is accepted the server keeps no state: any ClientHello starts afresh.
-      if (f.messageSeq < this.reassembler.next) this.reassembler.reset(f.messageSeq);
+      // Before a cookie is accepted the server keeps no state: any ClientHello starts afresh. A real
+      // one is message_seq 0, or 1 after a HelloVerifyRequest; the bound keeps our replies' numbers small.
+      if (f.messageSeq > MAX_CLIENT_HELLO_SEQ) return;
+      if (f.messageSeq !== this.reassembler.next) this.reassembler.reset(f.messageSeq);
     } else if (f.messageSeq < this.reassembler.next) {
       if (f.messageSeq === this.peerLastFlightFinalSeq && f.fragmentOffset + f.fragmentLength === f.length) {
         this.logger.debug({ messageSeq: f.messageSeq }, 'peer retransmitted its flight: retransmitting ours');
