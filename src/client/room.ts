@@ -66,6 +66,8 @@ function toRtcIceServers(servers: IceServer[]): RTCIceServer[] {
 
 /**
  * A joined room. Today rooms are peer-to-peer meshes; the same API will front SFU rooms.
+ * Whoever was already in when `connect` resolved is in `participants`; events report what
+ * changes after that.
  *
  * ```ts
  * const room = await Room.connect('wss://host/ws', token, { stream });
@@ -94,15 +96,23 @@ export class Room extends Emitter<RoomEvents> {
   /** Opens the signaling socket, joins the room the token names, and starts connecting to its peers. */
   static async connect(url: string, token: string, options: RoomOptions = {}): Promise<Room> {
     const signaling = new SignalingClient(url, options.signaling);
+    // Notifications can arrive right behind the join response (in one read, in Node): keep them.
+    const early: SignalingNotificationEvent[] = [];
+    const stopBuffering = signaling.on('notification', (n) => early.push(n));
     await signaling.connect();
     try {
       const joined = await signaling.request('join', {
         token,
         ...(options.displayName ? { displayName: options.displayName } : {}),
       });
-      if (joined.mode !== 'p2p') throw new Error(`room mode '${joined.mode}' is not supported yet`);
-      // Built in the same task as the response arrived, so no notification is missed.
-      return new Room(signaling, token, joined, options);
+      if (joined.mode !== 'p2p') {
+        await signaling.request('leave', {}).catch(() => {});
+        throw new Error(`room mode '${joined.mode}' is not supported yet`);
+      }
+      stopBuffering();
+      const room = new Room(signaling, token, joined, options);
+      for (const notification of early) room.#onNotification(notification);
+      return room;
     } catch (err) {
       signaling.close();
       throw err;
