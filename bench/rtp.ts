@@ -135,7 +135,8 @@ function time(fn: () => void): number {
   fn();
   return Number(process.hrtime.bigint() - t0) / PACKETS;
 }
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+/** Fastest batch: the cost with the least interference from other load on the shared cores. */
+const best = (xs: number[]) => Math.min(...xs);
 
 const cases: [string, () => void][] = [
   ['RTP parse + rewrite (ssrc, seq, ts, pt, ext id): tureen', oursRtp],
@@ -150,11 +151,11 @@ for (let b = 0; b < BATCHES; b++) {
   for (let i = 0; i < cases.length; i++) samples[i]!.push(time(cases[i]![1]));
 }
 console.log(
-  `ns per packet (RTP, 1100-byte payload, 3 one-byte extensions) / per compound; median of ${BATCHES} interleaved batches × ${PACKETS}`,
+  `ns per packet (RTP, 1100-byte payload, 3 one-byte extensions) / per compound; fastest of ${BATCHES} interleaved batches × ${PACKETS}`,
 );
 console.log('| case | ns |');
 console.log('|---|---|');
-for (let i = 0; i < cases.length; i++) console.log(`| ${cases[i]![0]} | ${median(samples[i]!).toFixed(0)} |`);
-const r = (a: number, b: number) => (median(samples[b]!) / median(samples[a]!)).toFixed(1);
+for (let i = 0; i < cases.length; i++) console.log(`| ${cases[i]![0]} | ${best(samples[i]!).toFixed(0)} |`);
+const r = (a: number, b: number) => (best(samples[b]!) / best(samples[a]!)).toFixed(1);
 console.log(`werift/tureen: RTP ${r(0, 1)}×, RTCP SR+RR+SDES ${r(4, 5)}×`);
 if (sink === 0.5) console.log(sink);

@@ -1,0 +1,2 @@
+export * from './rtcp.js';
+export * from './rtp.js';
