@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { SignJWT } from 'jose';
 import type { SignalingServer } from '../../src/signaling/index.js';
-import { SECRET, startServer, TestClient, token } from './helpers.js';
+import { eventually, SECRET, startServer, TestClient, token } from './helpers.js';
 
 const ROOM = 'errors-room';
 let server: SignalingServer;
@@ -208,4 +208,34 @@ test('a moderate sender within the limit is never limited', { timeout: 20_000 },
   await c.waitFor((m) => m.id === 1059);
   assert.equal(c.received.filter((m) => m.error?.code === 'rate_limited').length, 0);
   await bystandersExchange();
+});
+
+test('a peer that stops reading is dropped once its backlog passes maxBufferedBytes', {
+  timeout: 20_000,
+}, async (t) => {
+  const local = await startServer({ maxBufferedBytes: 256 * 1024, maxMessagesPerSecond: 10_000 });
+  const sender = await TestClient.connect(local.port);
+  const reader = await TestClient.connect(local.port);
+  const stalled = await TestClient.connect(local.port);
+  t.after(async () => {
+    await Promise.all([sender, reader, stalled].map((c) => c.terminate()));
+    await local.close();
+  });
+  await sender.join(await token('sender', 'slow'));
+  const readerId = (await reader.join(await token('reader', 'slow'))).peerId;
+  const stalledId = (await stalled.join(await token('stalled', 'slow'))).peerId;
+  // The stalled client stops reading its socket: the kernel buffers fill, then the server's.
+  (stalled.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+  const sdp = 'a'.repeat(30_000);
+  let sent = 0;
+  for (let i = 0; i < 600 && local.stats().sockets === 3; i++) {
+    const response = await sender.request('signal', { to: stalledId, description: { type: 'offer', sdp } });
+    assert.equal(response.ok, true);
+    sent++;
+  }
+  await eventually(() => local.stats().sockets === 2, 5000, 'stalled socket dropped');
+  assert.ok(sent < 600, `dropped after ${sent} offers of 30 KB`);
+  // The others carry on.
+  assert.equal((await sender.request('signal', { to: readerId, candidate: null })).ok, true);
+  await reader.notification('signal');
 });
