@@ -2,13 +2,14 @@
 // each with a channel to a UDP echo peer (coturn's turnutils_peer, started by bench/turn.ts),
 // ChannelData at a fixed total rate for a bounded time. Prints 'ready' once allocations and
 // channels exist, waits for 'go' on stdin, then prints one JSON line of results.
-// Usage: node --import tsx bench/turn-load.ts SERVER_PORT PEER_PORT ALLOCATIONS RATE_PPS SECONDS PAYLOAD_BYTES
+// Usage: node --import tsx bench/turn-load.ts SERVER_PORT PEER_PORT ALLOCATIONS RATE_PPS SECONDS PAYLOAD_BYTES [raw]
 import { TurnClient } from '../src/turn/index.js';
 
 const [serverPort, peerPort, allocations, rate, seconds, payloadBytes] = process.argv
   .slice(2)
   .map(Number) as [number, number, number, number, number, number];
 
+const rawChannelData = process.argv[8] === 'raw';
 const clients: TurnClient[] = [];
 let clientReceived = 0;
 for (let i = 0; i < allocations; i++) {
@@ -18,8 +19,11 @@ for (let i = 0; i < allocations; i++) {
     username: 'u',
     password: 'p',
   });
-  await c.allocate();
-  await c.channelBind(0x4000, { address: '127.0.0.1', port: peerPort });
+  // Against the bare floor relay there is nothing to allocate: ChannelData goes straight out.
+  if (!rawChannelData) {
+    await c.allocate();
+    await c.channelBind(0x4000, { address: '127.0.0.1', port: peerPort });
+  }
   c.onData = () => {
     clientReceived++;
   };

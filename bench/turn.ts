@@ -70,7 +70,7 @@ interface Result {
   relayedPerSec: number;
 }
 
-async function measure(name: string, server: ChildProcess, port: number): Promise<Result> {
+async function measure(name: string, server: ChildProcess, port: number, raw = false): Promise<Result> {
   const load = spawn(
     process.execPath,
     [
@@ -83,6 +83,7 @@ async function measure(name: string, server: ChildProcess, port: number): Promis
       String(rate),
       String(seconds),
       String(payload),
+      ...(raw ? ['raw'] : []),
     ],
     { stdio: ['pipe', 'pipe', 'inherit'] },
   );
@@ -144,6 +145,23 @@ async function runOurs(): Promise<Result> {
   }
 }
 
+async function runFloor(): Promise<Result> {
+  const port = await freePort();
+  const server = spawn(
+    process.execPath,
+    ['--import', 'tsx', `${here}turn-floor-relay.ts`, String(port), String(peerPort)],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  try {
+    await waitForLine(server, /^ready$/, 20000);
+    return await measure('floor', server, port, true);
+  } finally {
+    await stop(server);
+  }
+}
+
 async function runCoturn(): Promise<Result> {
   const port = await freePort();
   const server = spawn(
@@ -193,7 +211,7 @@ const peer = spawn('turnutils_peer', ['-L', '127.0.0.1', '-p', String(peerPort)]
 await new Promise((r) => setTimeout(r, 300));
 const results: Result[] = [];
 try {
-  for (let i = 0; i < repetitions; i++) results.push(await runOurs(), await runCoturn());
+  for (let i = 0; i < repetitions; i++) results.push(await runOurs(), await runCoturn(), await runFloor());
 } finally {
   peer.kill('SIGKILL');
 }
@@ -206,6 +224,10 @@ for (const r of results) {
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const ours = median(results.filter((r) => r.name === 'tureen').map((r) => r.usPerPacket));
 const coturn = median(results.filter((r) => r.name === 'coturn').map((r) => r.usPerPacket));
+const floor = median(results.filter((r) => r.name === 'floor').map((r) => r.usPerPacket));
 console.log(
-  `median CPU µs per relayed packet: tureen ${ours.toFixed(2)}, coturn ${coturn.toFixed(2)}; ratio tureen/coturn ${(ours / coturn).toFixed(2)}`,
+  `median CPU µs per relayed packet: tureen ${ours.toFixed(2)}, coturn ${coturn.toFixed(2)}, bare Node dgram relay ${floor.toFixed(2)}`,
+);
+console.log(
+  `ratio tureen/coturn ${(ours / coturn).toFixed(2)}; tureen/bare-node-relay ${(ours / floor).toFixed(2)}`,
 );
