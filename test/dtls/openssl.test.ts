@@ -240,6 +240,7 @@ interface ClientCase {
   serverKey: 'ecdsa' | 'rsa';
   clientKey: 'ecdsa' | 'rsa';
   groups: string;
+  cipher?: string;
   expectSuite: string;
 }
 
@@ -272,10 +273,26 @@ const clientCases: ClientCase[] = [
     groups: 'X25519',
     expectSuite: 'TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256',
   },
+  {
+    profile: 'SRTP_AEAD_AES_128_GCM',
+    serverKey: 'ecdsa',
+    clientKey: 'ecdsa',
+    groups: 'P-256',
+    cipher: 'ECDHE-ECDSA-AES256-GCM-SHA384',
+    expectSuite: 'TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384',
+  },
+  {
+    profile: 'SRTP_AEAD_AES_256_GCM',
+    serverKey: 'rsa',
+    clientKey: 'rsa',
+    groups: 'X25519',
+    cipher: 'ECDHE-RSA-AES256-GCM-SHA384',
+    expectSuite: 'TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384',
+  },
 ];
 
 for (const c of clientCases) {
-  test(`our client ↔ openssl s_server: ${c.profile}, ${c.groups}, ${c.serverKey} server cert / ${c.clientKey} client`, {
+  test(`our client ↔ openssl s_server: ${c.profile}, ${c.groups}, ${c.serverKey} server cert / ${c.clientKey} client${c.cipher ? `, ${c.cipher}` : ''}`, {
     timeout: 20_000,
   }, async () => {
     const peer = c.serverKey === 'ecdsa' ? peerEcdsa : peerRsa;
@@ -301,6 +318,7 @@ for (const c of clientCases) {
       peer.keyFile,
       '-Verify',
       '1',
+      ...(c.cipher ? ['-cipher', c.cipher] : []),
     ]);
     const client = await udpSession(
       {
