@@ -242,7 +242,7 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
     this.log.debug({ conn: connection.id }, 'socket open');
   }
 
-  /** Called once per connection when its socket has closed. */
+  /** @internal Called by a Connection once, when its socket has closed. */
   connectionClosed(connection: Connection, code: number): void {
     this.connections.delete(connection);
     const peer = connection.peer;
@@ -273,7 +273,7 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
 
   // --- dispatch ------------------------------------------------------------------------------
 
-  /** Runs one request; returns a promise only when the handler is async. */
+  /** @internal Runs one request; returns a promise only when the handler is async. */
   dispatch(connection: Connection, request: SignalingRequest): Promise<void> | undefined {
     const id = request.id;
     const peer = connection.peer;
@@ -547,9 +547,16 @@ class Connection implements PeerTransport, SignalingConnection {
   }
 
   sendResult(id: number, data: unknown): void {
-    this.sendText(
-      `{"type":"response","id":${id},"ok":true,"data":${JSON.stringify(data ?? EMPTY_RESPONSE_DATA)}}`,
-    );
+    let text: string;
+    try {
+      text = `{"type":"response","id":${id},"ok":true,"data":${JSON.stringify(data ?? EMPTY_RESPONSE_DATA)}}`;
+    } catch (err) {
+      // A handler returned something JSON cannot carry (a cycle, a BigInt): its bug, not the peer's.
+      this.log.error({ err, conn: this.id }, 'signaling response not serialisable');
+      this.sendError(id, 'internal', 'internal error');
+      return;
+    }
+    this.sendText(text);
   }
 
   sendError(id: number | null, code: ErrorCode, message: string): void {
@@ -613,10 +620,12 @@ class Connection implements PeerTransport, SignalingConnection {
     const pending = this.server.dispatch(this, request);
     if (pending === undefined) return;
     this.busy = true;
-    void pending.then(() => {
+    const resume = () => {
       this.busy = false;
       while (!this.busy && !this.closing && this.queue.length > 0) this.run(this.queue.shift()!);
-    });
+    };
+    // dispatch's promise settles its own errors; the second handler only keeps the queue moving.
+    void pending.then(resume, resume);
   }
 
   private badJson(message: string): void {

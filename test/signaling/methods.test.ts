@@ -110,3 +110,28 @@ test('a room whose setup throws is not left behind', { timeout: 10_000 }, async 
   assert.deepEqual(server.stats(), { sockets: 1, peers: 0, rooms: 0 });
   assert.equal(server.room('broken'), undefined);
 });
+
+test('a handler returning what JSON cannot carry is answered internal, the socket lives on', {
+  timeout: 10_000,
+}, async (t) => {
+  const server = await startServer();
+  const c = await TestClient.connect(server.port);
+  t.after(async () => {
+    await c.terminate();
+    await server.close();
+  });
+  server.methods
+    .register('cyclic', {
+      scope: 'connection',
+      schema: z.object({}),
+      handle: () => {
+        const value: Record<string, unknown> = {};
+        value.self = value;
+        return value;
+      },
+    })
+    .register('bigint', { scope: 'connection', schema: z.object({}), handle: async () => ({ n: 1n }) });
+  assert.equal((await c.request('cyclic', {})).error?.code, 'internal');
+  assert.equal((await c.request('bigint', {})).error?.code, 'internal');
+  assert.equal((await c.request('nope', {})).error?.code, 'unknown_method', 'requests after it still run');
+});
