@@ -402,3 +402,29 @@ test('server without a cookie exchange answers the first ClientHello directly', 
     pair.close();
   }
 });
+
+test('an exception in a data listener reaches the caller of handleDatagram; the session lives on', {
+  timeout: 10_000,
+}, async () => {
+  const { pair, connected } = await handshake();
+  try {
+    await connected;
+    const before = pair.sent['client→server'].length;
+    pair.client.send(Buffer.from('one'));
+    pair.client.send(Buffer.from('two'));
+    const records = pair.sent['client→server'].slice(before);
+    // Fed to the server directly, before the relay's copies (which the replay window then drops).
+    const boom = new Error('listener bug');
+    const seen: string[] = [];
+    pair.server.on('data', (d) => {
+      seen.push(d.toString());
+      if (d.toString() === 'one') throw boom;
+    });
+    assert.throws(() => pair.server.handleDatagram(records[0]!), boom);
+    pair.server.handleDatagram(records[1]!);
+    assert.equal(pair.server.state, 'connected');
+    assert.deepEqual(seen, ['one', 'two']);
+  } finally {
+    pair.close();
+  }
+});

@@ -241,6 +241,7 @@ export class DtlsSession extends EventEmitter<DtlsSessionEvents> {
   private retransmitDelay: number;
   private handshakeTimer: NodeJS.Timeout | undefined;
   private helloVerifyRequests = 0;
+  private listenerThrew = false;
 
   // Negotiated parameters.
   private clientHello: ClientHello | undefined;
@@ -312,14 +313,20 @@ export class DtlsSession extends EventEmitter<DtlsSessionEvents> {
     if (this.handshakeComplete && this.stateValue === 'connecting') this.becomeConnected();
   }
 
-  /** Feeds one datagram received from the peer. Never throws on its content. */
+  /**
+   * Feeds one datagram received from the peer. Never throws on its content; an exception thrown by
+   * one of our event listeners propagates to the caller (as with any EventEmitter) and leaves the
+   * session as it was.
+   */
   handleDatagram(datagram: Buffer): void {
     if (this.stateValue === 'closed' || this.stateValue === 'failed') return;
     if (this.role === 'client' && this.stateValue === 'new') return;
+    this.listenerThrew = false;
     try {
       this.processDatagram(datagram);
       if (this.protection && this.pendingEpoch1Records.length > 0) this.drainPendingEpoch1Records();
     } catch (err) {
+      if (this.listenerThrew) throw err;
       this.logger.error({ err }, 'internal error while processing a datagram');
       this.fail(AlertDescription.internalError, `internal error: ${(err as Error).message}`);
     }
@@ -377,10 +384,20 @@ export class DtlsSession extends EventEmitter<DtlsSessionEvents> {
 
   // ---- state ----
 
+  /** emit(), remembering when a listener threw so that it is not mistaken for our own failure. */
+  private notify<K extends keyof DtlsSessionEvents>(event: K, ...args: DtlsSessionEvents[K]): void {
+    try {
+      (this.emit as (e: K, ...a: DtlsSessionEvents[K]) => boolean)(event, ...args);
+    } catch (err) {
+      this.listenerThrew = true;
+      throw err;
+    }
+  }
+
   private setState(state: DtlsState): void {
     if (this.stateValue === state) return;
     this.stateValue = state;
-    this.emit('statechange', state);
+    this.notify('statechange', state);
   }
 
   private stopTimers(): void {
@@ -395,8 +412,8 @@ export class DtlsSession extends EventEmitter<DtlsSessionEvents> {
     this.pendingEpoch1Records = [];
     this.reassembler.reset(0);
     this.setState(state);
-    if (error && this.listenerCount('error') > 0) this.emit('error', error);
-    this.emit('closed', reason);
+    if (error && this.listenerCount('error') > 0) this.notify('error', error);
+    this.notify('closed', reason);
   }
 
   /** Fatal error detected here: tell the peer, then stop. */
@@ -419,7 +436,7 @@ export class DtlsSession extends EventEmitter<DtlsSessionEvents> {
 
   private becomeConnected(): void {
     this.setState('connected');
-    this.emit('connected', {
+    this.notify('connected', {
       cipherSuite: this.suite!.name,
       namedGroup: this.namedGroup === NamedGroup.x25519 ? 'x25519' : 'secp256r1',
       srtpProfile: this.srtpProfile?.name,
@@ -483,7 +500,7 @@ export class DtlsSession extends EventEmitter<DtlsSessionEvents> {
     this.replayWindow.mark(sequence);
     switch (type) {
       case ContentType.applicationData:
-        if (this.stateValue === 'connected') this.emit('data', plaintext);
+        if (this.stateValue === 'connected') this.notify('data', plaintext);
         return;
       case ContentType.handshake:
         this.processHandshakeRecord(plaintext, 1);
