@@ -167,6 +167,18 @@ if (!rerunInLoopbackNamespace(import.meta.filename)) {
         (await alice.evaluate(() => window.tureen.participants().length)) === 0 ? true : undefined,
       );
       assert.ok(await bob.isVisible('#lobby'), 'Bob is back in the lobby');
+    });
+
+    test('rejoin: Bob joins again from the lobby and is seen anew', async () => {
+      await bob.click('#join-button');
+      await bob.waitForSelector('#call:not([hidden])');
+      const rejoinedId = await localPeerId(bob);
+      assert.notEqual(rejoinedId, bobId, 'a new peer after leaving');
+      await waitFor('Bob’s new tile on Alice’s page', async () =>
+        (await remoteTileIds(alice)).includes(rejoinedId),
+      );
+      await Promise.all([waitConnected(alice, [rejoinedId]), waitConnected(bob, [aliceId])]);
+      assertMediaFlows('Alice after Bob rejoined', await measureMediaFlow(alice, [rejoinedId]));
       await Promise.all([alice.context().close(), bob.context().close()]);
     });
 
