@@ -38,7 +38,7 @@ function extmapId(sdp: string, uri: string): number | undefined {
 
 test('libwebrtc RTP/RTCP parse, and libwebrtc acts on our PLI, FIR and NACK', {
   timeout: 45_000,
-}, async () => {
+}, async (t) => {
   const endpoint = await WebRtcEndpoint.create({ listenInfos: [{ protocol: 'udp', ip: '127.0.0.1' }] });
   const pc = new wrtc.RTCPeerConnection();
   const source = new wrtc.nonstandard.RTCVideoSource();
@@ -94,6 +94,8 @@ test('libwebrtc RTP/RTCP parse, and libwebrtc acts on our PLI, FIR and NACK', {
       `captured ${rtp.length} RTP, ${rtcp.length} RTCP`,
     );
 
+    assert.ok(endpoint.srtpProfile, 'an SRTP profile was negotiated');
+    t.diagnostic(`SRTP profile negotiated with libwebrtc: ${endpoint.srtpProfile}`);
     // RTP: every packet parses; SSRCs are those of the offer; extensions agree with the answer.
     const view = new RtpView();
     const offeredSsrcs = new Set([...offerSdp.matchAll(/a=ssrc:(\d+) /g)].map((m) => Number(m[1])));
