@@ -30,6 +30,8 @@ export class Allocation {
   relayedBytes = 0;
   /** Bandwidth cap: bytes still allowed in the current refill window (Infinity when uncapped). */
   byteBudget = Number.POSITIVE_INFINITY;
+  /** Set once deleted: its relay socket is closed and stream clients must drop their reference. */
+  deleted = false;
 
   constructor(
     readonly client: ClientEndpoint,

@@ -59,6 +59,8 @@ export interface TurnServerOptions {
   channelLifetime?: number;
   /** SOFTWARE attribute on responses; '' for none. */
   software?: string;
+  /** Concurrent TCP and TLS client connections, each listener. Default 4096. */
+  maxStreamConnections?: number;
   logger?: Logger;
 }
 
@@ -258,6 +260,8 @@ export class TurnServer {
       });
       const tcpServer = net.createServer({ noDelay: true });
       const tlsServer = opts.tls ? tls.createServer({ cert: opts.tls.cert, key: opts.tls.key }) : undefined;
+      tcpServer.maxConnections = opts.maxStreamConnections ?? 4096;
+      if (tlsServer) tlsServer.maxConnections = opts.maxStreamConnections ?? 4096;
       try {
         await new Promise<void>((resolve, reject) => {
           udpSocket.once('error', reject);
@@ -422,12 +426,16 @@ export class TurnServer {
   }
 
   private onStreamData(client: StreamClient, socket: net.Socket, chunk: Buffer): void {
+    if (client.allocation?.deleted) client.allocation = undefined;
     let buf = client.pending ? Buffer.concat([client.pending, chunk]) : chunk;
     client.pending = undefined;
     while (buf.length >= 4) {
       const first = buf[0]!;
       let frameLength: number;
-      if (first >= 0x40 && first <= 0x7f) {
+      if (first >= 0x40 && first <= 0x7f && !client.allocation) {
+        // ChannelData before any allocation cannot be honest (and "GET " looks like it).
+        frameLength = -1;
+      } else if (first >= 0x40 && first <= 0x7f) {
         frameLength = 4 + ((buf.readUInt16BE(2) + 3) & ~3);
       } else if (first <= 3) {
         frameLength = 20 + buf.readUInt16BE(2);
@@ -453,6 +461,8 @@ export class TurnServer {
         else this.onStun(parsed, client.allocation, client.endpoint, client);
       }
       if (socket.destroyed) return;
+      // A Refresh with lifetime 0 may have deleted the allocation mid-chunk.
+      if (client.allocation?.deleted) client.allocation = undefined;
     }
     if (buf.length > 0) {
       if (buf.length > MAX_STREAM_BUFFER) {
@@ -1022,6 +1032,7 @@ export class TurnServer {
 
   private deleteAllocation(allocation: Allocation): void {
     if (!this.allocations.delete(allocation)) return;
+    allocation.deleted = true;
     const count = (this.allocationsPerUser.get(allocation.username) ?? 1) - 1;
     if (count > 0) this.allocationsPerUser.set(allocation.username, count);
     else this.allocationsPerUser.delete(allocation.username);
