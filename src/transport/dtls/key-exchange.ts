@@ -18,23 +18,25 @@ export interface EphemeralKey {
   computeSecret(peerPublicKey: Buffer): Buffer | undefined;
 }
 
-// SubjectPublicKeyInfo prefix for a raw 32-byte X25519 key (RFC 8410).
-const X25519_SPKI_PREFIX = Buffer.from('302a300506032b656e032100', 'hex');
+// Length of the SubjectPublicKeyInfo header before a raw 32-byte X25519 key (RFC 8410).
+const X25519_SPKI_PREFIX_LENGTH = 12;
 
 export function generateEphemeralKey(group: number): EphemeralKey {
   if (group === NamedGroup.x25519) {
-    const { privateKey, publicKey } = generateKeyPairSync('x25519');
-    const spki = publicKey.export({ type: 'spki', format: 'der' });
+    // Asking keygen for the encoded public key is about twice as fast as a separate export().
+    // (@types/node has no overload for "encode only the public key"; node returns a KeyObject + Buffer.)
+    const { privateKey, publicKey: spki } = generateKeyPairSync('x25519', {
+      publicKeyEncoding: { type: 'spki', format: 'der' },
+    }) as unknown as { privateKey: KeyObject; publicKey: Buffer };
     return {
       group,
-      publicKey: spki.subarray(X25519_SPKI_PREFIX.length),
+      publicKey: spki.subarray(X25519_SPKI_PREFIX_LENGTH),
       computeSecret(peer) {
         if (peer.length !== 32) return undefined;
         try {
           const peerKey = createPublicKey({
-            key: Buffer.concat([X25519_SPKI_PREFIX, peer]),
-            format: 'der',
-            type: 'spki',
+            key: { kty: 'OKP', crv: 'X25519', x: peer.toString('base64url') },
+            format: 'jwk',
           });
           const secret = diffieHellman({ privateKey, publicKey: peerKey });
           // RFC 8422 §5.11: an all-zero shared secret means a low-order point.
