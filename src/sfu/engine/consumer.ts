@@ -1,0 +1,278 @@
+import { RtpError, RtpView } from '../../wire/rtp/rtp.js';
+import type { EngineContext, Handler } from './context.js';
+import { canonicalMimeType, dumpRtpParameters } from './dump.js';
+import { isRtxCodec } from './ortc.js';
+import type { ProducerEngine } from './producer.js';
+import type { MediaKind, RtpEncodingParameters, RtpParameters } from './rtp-parameters.js';
+import { parseScalabilityMode } from './scalability-mode.js';
+import { RateCounter } from './sockets.js';
+
+const TRACE_TYPES = ['rtp', 'keyframe', 'nack', 'pli', 'fir'];
+
+export type ConsumerType = 'simple' | 'simulcast' | 'svc' | 'pipe';
+
+export interface Layers {
+  spatialLayer: number;
+  temporalLayer: number;
+}
+
+/** Where a Consumer's packets go: its transport. */
+export interface RtpSender {
+  sendRtp(consumer: ConsumerEngine, packet: Buffer): void;
+}
+
+export interface ConsumerInit {
+  consumerId: string;
+  producerId: string;
+  kind: MediaKind;
+  rtpParameters: RtpParameters;
+  type: ConsumerType;
+  consumableRtpEncodings: RtpEncodingParameters[];
+  paused: boolean;
+  preferredLayers?: { spatialLayer: number; temporalLayer?: number };
+}
+
+/**
+ * Worker side of a Consumer: picks the packets it should send (pause state, simulcast layer),
+ * rewrites SSRC, sequence number and timestamp so the receiver sees one continuous stream, and
+ * hands them to its transport.
+ */
+export class ConsumerEngine implements Handler {
+  readonly id: string;
+  readonly producerId: string;
+  readonly kind: MediaKind;
+  readonly rtpParameters: RtpParameters;
+  readonly type: ConsumerType;
+  readonly consumableRtpEncodings: RtpEncodingParameters[];
+  paused: boolean;
+  producerPaused: boolean;
+  priority = 1;
+  preferredLayers?: Layers;
+  readonly #ctx: EngineContext;
+  readonly #producer: ProducerEngine;
+  readonly #sender: RtpSender;
+  readonly #payloadTypes: Set<number>;
+  readonly #extensionIds = new Uint8Array(256);
+  readonly #clockRate: number;
+  readonly #maxSpatialLayer: number;
+  readonly #maxTemporalLayer: number;
+  readonly #view = new RtpView();
+  readonly #bytes = new RateCounter();
+  #packets = 0;
+  #traceEventTypes: string[] = [];
+  #currentSpatialLayer = -1;
+  // Output stream continuity across source switches (simulcast layers).
+  #sourceSsrc = -1;
+  #seqOffset = 0;
+  #tsOffset = 0;
+  #lastSeq = 0;
+  #lastTs = 0;
+  #lastSentAt = 0;
+  #closed = false;
+
+  constructor(ctx: EngineContext, init: ConsumerInit, producer: ProducerEngine, sender: RtpSender) {
+    this.#ctx = ctx;
+    this.#producer = producer;
+    this.#sender = sender;
+    this.id = init.consumerId;
+    this.producerId = init.producerId;
+    this.kind = init.kind;
+    this.rtpParameters = init.rtpParameters;
+    this.type = init.type;
+    this.consumableRtpEncodings = init.consumableRtpEncodings ?? [];
+    this.paused = init.paused;
+    this.producerPaused = producer.paused;
+    if (!init.rtpParameters.encodings?.length) throw new TypeError('empty rtpParameters.encodings');
+    this.#payloadTypes = new Set(
+      init.rtpParameters.codecs.filter((c) => !isRtxCodec(c)).map((c) => c.payloadType),
+    );
+    for (const ext of init.rtpParameters.headerExtensions ?? []) {
+      if (ext.id > 0 && ext.id < 256) this.#extensionIds[ext.id] = ext.id;
+    }
+    this.#clockRate = init.rtpParameters.codecs[0]?.clockRate ?? 90000;
+    const encoding = init.rtpParameters.encodings[0]!;
+    const mode = parseScalabilityMode(encoding.scalabilityMode);
+    this.#maxSpatialLayer =
+      this.type === 'simulcast'
+        ? this.consumableRtpEncodings.length - 1
+        : this.type === 'svc'
+          ? mode.spatialLayers - 1
+          : 0;
+    this.#maxTemporalLayer = mode.temporalLayers - 1;
+    if (this.type === 'simulcast' || this.type === 'svc') {
+      this.preferredLayers = this.#clampLayers(init.preferredLayers);
+    }
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  close(): void {
+    this.#closed = true;
+  }
+
+  #clampLayers(layers?: { spatialLayer: number; temporalLayer?: number }): Layers {
+    const spatialLayer = Math.min(
+      Math.max(0, layers?.spatialLayer ?? this.#maxSpatialLayer),
+      this.#maxSpatialLayer,
+    );
+    const temporalLayer =
+      layers?.temporalLayer === undefined
+        ? this.#maxTemporalLayer
+        : Math.min(Math.max(0, layers.temporalLayer), this.#maxTemporalLayer);
+    return { spatialLayer, temporalLayer };
+  }
+
+  score() {
+    return {
+      score: 10,
+      producerScore: this.type === 'pipe' ? 10 : 0,
+      producerScores: this.consumableRtpEncodings.map(() => 0),
+    };
+  }
+
+  /** Simulcast: the highest active encoding not above the preferred one (else the lowest active). */
+  #targetSpatialLayer(now: number): number {
+    const preferred = this.preferredLayers?.spatialLayer ?? this.#maxSpatialLayer;
+    for (let i = preferred; i >= 0; i--) if (this.#producer.isStreamActive(i, now)) return i;
+    for (let i = preferred + 1; i <= this.#maxSpatialLayer; i++)
+      if (this.#producer.isStreamActive(i, now)) return i;
+    return -1;
+  }
+
+  /** Sends one packet of the Producer (already in router payload types and extension ids). */
+  sendRtp(source: RtpView, encodingIdx: number): void {
+    if (this.#closed || this.paused || this.producerPaused) return;
+    if (!this.#payloadTypes.has(source.payloadType)) return;
+    const now = Date.now();
+    if (this.type === 'simulcast') {
+      const target = this.#targetSpatialLayer(now);
+      if (target !== this.#currentSpatialLayer && target >= 0) {
+        this.#currentSpatialLayer = target;
+        this.#ctx.emit(this.id, 'layerschange', {
+          spatialLayer: target,
+          temporalLayer: this.#maxTemporalLayer,
+        });
+      }
+      if (encodingIdx !== this.#currentSpatialLayer) return;
+    }
+    const packet = Buffer.from(source.buf.subarray(source.offset, source.offset + source.length));
+    const view = this.#view;
+    if (view.reset(packet) !== RtpError.Ok) return;
+    const encodings = this.rtpParameters.encodings!;
+    if (this.type === 'pipe') {
+      // Pipe consumers carry every encoding unchanged but for the SSRC.
+      const ssrc = encodings[encodingIdx]?.ssrc;
+      if (ssrc === undefined) return;
+      view.setSsrc(ssrc);
+    } else {
+      this.#rewriteSequence(view, now);
+      view.setSsrc(encodings[0]!.ssrc!);
+    }
+    view.remapExtensionIds(this.#extensionIds);
+    this.#packets++;
+    this.#bytes.add(packet.length, now);
+    this.#sender.sendRtp(this, packet);
+  }
+
+  #rewriteSequence(view: RtpView, now: number): void {
+    const ssrc = view.ssrc;
+    if (ssrc !== this.#sourceSsrc) {
+      if (this.#sourceSsrc !== -1) {
+        // Switching source stream: continue right after the last packet sent.
+        this.#seqOffset = (this.#lastSeq + 1 - view.sequenceNumber) & 0xffff;
+        const elapsed = Math.max(1, Math.round(((now - this.#lastSentAt) * this.#clockRate) / 1000));
+        this.#tsOffset = (this.#lastTs + elapsed - view.timestamp) >>> 0;
+      }
+      this.#sourceSsrc = ssrc;
+    }
+    const seq = (view.sequenceNumber + this.#seqOffset) & 0xffff;
+    const ts = (view.timestamp + this.#tsOffset) >>> 0;
+    view.setSequenceNumber(seq);
+    view.setTimestamp(ts);
+    this.#lastSeq = seq;
+    this.#lastTs = ts;
+    this.#lastSentAt = now;
+  }
+
+  setProducerPaused(paused: boolean): void {
+    if (this.producerPaused === paused) return;
+    this.producerPaused = paused;
+    this.#ctx.emit(this.id, paused ? 'producerpause' : 'producerresume');
+  }
+
+  handleRequest(method: string, data: Record<string, unknown>): unknown {
+    switch (method) {
+      case 'consumer.dump':
+        return {
+          id: this.id,
+          producerId: this.producerId,
+          kind: this.kind,
+          type: this.type,
+          rtpParameters: dumpRtpParameters(this.rtpParameters),
+          consumableRtpEncodings: this.consumableRtpEncodings,
+          supportedCodecPayloadTypes: [...this.#payloadTypes],
+          traceEventTypes: this.#traceEventTypes,
+          paused: this.paused,
+          producerPaused: this.producerPaused,
+          priority: this.priority,
+          preferredLayers: this.preferredLayers,
+        };
+      case 'consumer.getStats': {
+        const now = Date.now();
+        const encoding = this.rtpParameters.encodings![0]!;
+        const mediaCodec = this.rtpParameters.codecs.find((c) => !isRtxCodec(c));
+        return [
+          {
+            type: 'outbound-rtp',
+            timestamp: now,
+            ssrc: encoding.ssrc,
+            rtxSsrc: encoding.rtx?.ssrc,
+            kind: this.kind,
+            mimeType: canonicalMimeType(mediaCodec?.mimeType ?? ''),
+            packetsLost: 0,
+            fractionLost: 0,
+            packetsDiscarded: 0,
+            packetsRetransmitted: 0,
+            packetsRepaired: 0,
+            nackCount: 0,
+            nackPacketCount: 0,
+            pliCount: 0,
+            firCount: 0,
+            score: 10,
+            packetCount: this.#packets,
+            byteCount: this.#bytes.total,
+            bitrate: this.#bytes.rate(now),
+            roundTripTime: 0,
+          },
+        ];
+      }
+      case 'consumer.pause':
+        this.paused = true;
+        return undefined;
+      case 'consumer.resume':
+        this.paused = false;
+        return undefined;
+      case 'consumer.setPreferredLayers':
+        if (this.type !== 'simulcast' && this.type !== 'svc') return undefined;
+        this.preferredLayers = this.#clampLayers(data as { spatialLayer: number; temporalLayer?: number });
+        return this.preferredLayers;
+      case 'consumer.setPriority': {
+        const priority = data.priority;
+        if (typeof priority !== 'number' || priority < 1) throw new TypeError('invalid priority');
+        this.priority = priority;
+        return { priority };
+      }
+      case 'consumer.requestKeyFrame':
+        return undefined;
+      case 'consumer.enableTraceEvent':
+        this.#traceEventTypes = ((data.types as unknown[]) ?? []).filter((t): t is string =>
+          TRACE_TYPES.includes(t as string),
+        );
+        return undefined;
+      default:
+        throw new Error(`unknown method ${method}`);
+    }
+  }
+}

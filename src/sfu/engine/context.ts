@@ -1,0 +1,25 @@
+import type { Logger } from '../../common/logger.js';
+import type { DtlsFingerprint } from '../../transport/dtls/certificate.js';
+import type { PortRange } from './sockets.js';
+
+/** Something the controlling process can address by id: a router, a transport, a producer... */
+export interface Handler {
+  // biome-ignore lint/suspicious/noExplicitAny: request bodies come from the IPC channel, validated per method.
+  handleRequest(method: string, data: any): unknown;
+  // biome-ignore lint/suspicious/noExplicitAny: as above.
+  handleNotification?(method: string, data: any): void;
+}
+
+/** What every engine object gets from the worker. */
+export interface EngineContext {
+  log: Logger;
+  register(id: string, handler: Handler): void;
+  unregister(id: string): void;
+  /** Sends an event to the API object with this id in the controlling process. */
+  emit(targetId: string, event: string, data?: unknown): void;
+  portRange(): PortRange;
+  dtlsFingerprints: DtlsFingerprint[];
+  /** Producer and DataProducer ids are unique per worker (as in mediasoup's worker). */
+  producerIds: Set<string>;
+  dataProducerIds: Set<string>;
+}

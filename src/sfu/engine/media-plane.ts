@@ -1,0 +1,32 @@
+import type { Tuple } from './transport.js';
+
+/**
+ * The secure media plane of a WebRtcTransport (ICE-lite, DTLS, SRTP, SCTP), plugged in by the
+ * transport layer. The engine owns the sockets and hands it every datagram; the media plane
+ * answers through `send`, decrypts RTP into `deliverRtp` and encrypts what Consumers send.
+ */
+export interface WebRtcMediaPlane {
+  /** A datagram (or RFC 4571 frame on ICE-TCP) received on one of the transport's sockets. */
+  receive(data: Buffer, tuple: Tuple, reply: (data: Buffer) => void): void;
+  /** Plain RTP from a Consumer, to encrypt and send on the selected tuple. */
+  sendRtp(packet: Buffer): void;
+  close(): void;
+}
+
+export interface WebRtcMediaPlaneHost {
+  /** Decrypted RTP from the remote endpoint. */
+  deliverRtp(packet: Buffer): void;
+  emit(
+    event: 'icestatechange' | 'iceselectedtuplechange' | 'dtlsstatechange' | 'sctpstatechange',
+    data: unknown,
+  ): void;
+}
+
+export type WebRtcMediaPlaneFactory = (
+  options: {
+    iceParameters: { usernameFragment: string; password: string };
+    remoteDtlsParameters: { role: string; fingerprints: { algorithm: string; value: string }[] };
+    dtlsRole: 'client' | 'server';
+  },
+  host: WebRtcMediaPlaneHost,
+) => WebRtcMediaPlane;

@@ -1,0 +1,208 @@
+import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:dgram';
+import { isIP } from 'node:net';
+import type { ConsumerEngine } from './consumer.js';
+import type { EngineContext } from './context.js';
+import type { TransportListenInfo } from './listen-info.js';
+import type { SrtpCryptoSuite, SrtpParameters } from './rtp-parameters.js';
+import { bindUdp } from './sockets.js';
+import { closeQuietly, type RouterLink, type SctpOptions, TransportEngine, type Tuple } from './transport.js';
+
+/** Master key + salt lengths (bytes) per SRTP profile (RFC 3711, RFC 7714). */
+const SRTP_KEY_LENGTHS: Record<SrtpCryptoSuite, number> = {
+  AEAD_AES_256_GCM: 44,
+  AEAD_AES_128_GCM: 28,
+  AES_CM_128_HMAC_SHA1_80: 30,
+  AES_CM_128_HMAC_SHA1_32: 30,
+};
+
+function newSrtpParameters(cryptoSuite: SrtpCryptoSuite): SrtpParameters {
+  return { cryptoSuite, keyBase64: randomBytes(SRTP_KEY_LENGTHS[cryptoSuite]).toString('base64') };
+}
+
+function checkSrtpParameters(value: unknown): SrtpParameters {
+  if (typeof value !== 'object' || value === null) throw new TypeError('invalid srtpParameters');
+  const { cryptoSuite, keyBase64 } = value as SrtpParameters;
+  if (typeof cryptoSuite !== 'string' || !(cryptoSuite in SRTP_KEY_LENGTHS))
+    throw new TypeError('invalid srtpParameters.cryptoSuite');
+  if (typeof keyBase64 !== 'string') throw new TypeError('invalid srtpParameters.keyBase64');
+  return { cryptoSuite, keyBase64 };
+}
+
+function tupleOf(info: TransportListenInfo, port: number): Tuple {
+  const localAddress = info.announcedAddress ?? info.ip;
+  return { localIp: localAddress, localAddress, localPort: port, protocol: 'udp' };
+}
+
+export interface PlainTransportInit extends SctpOptions {
+  transportId: string;
+  listenInfo: TransportListenInfo;
+  rtcpListenInfo?: TransportListenInfo;
+  rtcpMux?: boolean;
+  comedia?: boolean;
+  enableSrtp?: boolean;
+  srtpCryptoSuite?: SrtpCryptoSuite;
+  enableRtx?: boolean;
+}
+
+/**
+ * Plain RTP over UDP, and the PipeTransport that links routers (same wire, no RTCP socket).
+ * Without SRTP, RTP flows both ways here today: received packets go to Producers by SSRC/MID,
+ * Consumers' packets go to the connected (or, with comedia, learnt) remote address.
+ */
+export class PlainTransportEngine extends TransportEngine {
+  readonly #pipe: boolean;
+  readonly #socket: Socket;
+  readonly #rtcpSocket?: Socket;
+  readonly #rtcpMux: boolean;
+  readonly #comedia: boolean;
+  readonly #enableSrtp: boolean;
+  readonly #rtx: boolean;
+  tuple: Tuple;
+  rtcpTuple?: Tuple;
+  srtpParameters?: SrtpParameters;
+  #connected = false;
+
+  private constructor(
+    ctx: EngineContext,
+    router: RouterLink,
+    init: PlainTransportInit,
+    pipe: boolean,
+    socket: Socket,
+    rtcpSocket?: Socket,
+  ) {
+    super(ctx, router, init.transportId, init);
+    this.#pipe = pipe;
+    this.#socket = socket;
+    this.#rtcpSocket = rtcpSocket;
+    this.#rtcpMux = pipe || init.rtcpMux !== false;
+    this.#comedia = !pipe && Boolean(init.comedia);
+    this.#enableSrtp = Boolean(init.enableSrtp);
+    this.#rtx = Boolean(init.enableRtx);
+    this.tuple = tupleOf(init.listenInfo, socket.address().port);
+    if (rtcpSocket && init.rtcpListenInfo)
+      this.rtcpTuple = tupleOf(init.rtcpListenInfo, rtcpSocket.address().port);
+    if (this.#enableSrtp) {
+      this.srtpParameters = newSrtpParameters(
+        pipe ? 'AEAD_AES_256_GCM' : (init.srtpCryptoSuite ?? 'AES_CM_128_HMAC_SHA1_80'),
+      );
+    }
+    socket.on('message', (data, rinfo) => this.#onDatagram(data, rinfo.address, rinfo.port));
+    socket.on('error', (error) => ctx.log.warn({ err: error }, 'PlainTransport socket error'));
+    rtcpSocket?.on('message', (data) => this.recvBytes.add(data.length));
+    rtcpSocket?.on('error', (error) => ctx.log.warn({ err: error }, 'PlainTransport RTCP socket error'));
+  }
+
+  static async create(
+    ctx: EngineContext,
+    router: RouterLink,
+    init: PlainTransportInit,
+    pipe: boolean,
+  ): Promise<PlainTransportEngine> {
+    const socket = await bindUdp(init.listenInfo, ctx.portRange());
+    let rtcpSocket: Socket | undefined;
+    if (!pipe && init.rtcpMux === false && init.rtcpListenInfo) {
+      try {
+        rtcpSocket = await bindUdp(init.rtcpListenInfo, ctx.portRange());
+      } catch (error) {
+        closeQuietly([socket]);
+        throw error;
+      }
+    }
+    return new PlainTransportEngine(ctx, router, init, pipe, socket, rtcpSocket);
+  }
+
+  #onDatagram(data: Buffer, address: string, port: number): void {
+    this.recvBytes.add(data.length);
+    if (this.#comedia && this.tuple.remoteIp === undefined) {
+      this.tuple = { ...this.tuple, remoteIp: address, remotePort: port };
+      this.ctx.emit(this.id, 'tuple', { tuple: this.tuple });
+    }
+    // SRTP keys are exchanged but the cipher is not wired here yet: encrypted media is dropped.
+    if (this.#enableSrtp) return;
+    if (data.length < 12 || data[0]! >> 6 !== 2) return;
+    // RTCP packet types 192-223 share the first bits with RTP (RFC 5761).
+    const secondByte = data[1]!;
+    if (secondByte >= 192 && secondByte <= 223) return;
+    this.receiveRtp(data);
+  }
+
+  override sendRtp(_consumer: ConsumerEngine, packet: Buffer): void {
+    const { remoteIp, remotePort } = this.tuple;
+    if (remoteIp === undefined || remotePort === undefined || this.#enableSrtp) return;
+    this.rtpSendBytes.add(packet.length);
+    this.sendBytes.add(packet.length);
+    this.#socket.send(packet, remotePort, remoteIp);
+  }
+
+  protected override get statsType(): string {
+    return this.#pipe ? 'pipe-transport' : 'plain-rtp-transport';
+  }
+
+  protected override get direct(): boolean {
+    return false;
+  }
+
+  protected override dumpSpecific(): Record<string, unknown> {
+    if (this.#pipe) return { tuple: this.tuple, rtx: this.#rtx, srtpParameters: this.srtpParameters };
+    return {
+      rtcpMux: this.#rtcpMux,
+      comedia: this.#comedia,
+      tuple: this.tuple,
+      rtcpTuple: this.rtcpTuple,
+      srtpParameters: this.srtpParameters,
+    };
+  }
+
+  protected override statsSpecific(): Record<string, unknown> {
+    if (this.#pipe) return { tuple: this.tuple };
+    return {
+      rtcpMux: this.#rtcpMux,
+      comedia: this.#comedia,
+      tuple: this.tuple,
+      ...(this.rtcpTuple ? { rtcpTuple: this.rtcpTuple } : {}),
+    };
+  }
+
+  describe(): Record<string, unknown> {
+    return {
+      ...this.dumpSpecific(),
+      sctpParameters: this.sctpParameters,
+      sctpState: this.sctpState,
+    };
+  }
+
+  // biome-ignore lint/suspicious/noExplicitAny: request bodies from the IPC channel.
+  protected override handleSpecificRequest(method: string, data: any): unknown {
+    if (method !== 'transport.connect') return super.handleSpecificRequest(method, data);
+    const { ip, port, rtcpPort, srtpParameters } = data ?? {};
+    if (srtpParameters !== undefined && !this.#enableSrtp)
+      throw new TypeError('invalid srtpParameters (SRTP disabled)');
+    if (this.#enableSrtp && srtpParameters === undefined)
+      throw new TypeError('missing srtpParameters (SRTP enabled)');
+    const remoteSrtp = srtpParameters !== undefined ? checkSrtpParameters(srtpParameters) : undefined;
+    if (!this.#comedia) {
+      if (typeof ip !== 'string' || isIP(ip) === 0) throw new TypeError('missing or invalid ip');
+      if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535)
+        throw new TypeError('missing or invalid port');
+      if (!this.#rtcpMux && (typeof rtcpPort !== 'number' || rtcpPort < 1 || rtcpPort > 65535)) {
+        throw new TypeError('missing or invalid rtcpPort');
+      }
+    }
+    if (this.#connected) throw new Error('connect() already called');
+    this.#connected = true;
+    if (remoteSrtp) {
+      // Both directions use the remote's profile: our key is regenerated to match its length.
+      this.srtpParameters = newSrtpParameters(remoteSrtp.cryptoSuite);
+    }
+    if (!this.#comedia) {
+      this.tuple = { ...this.tuple, remoteIp: ip, remotePort: port };
+      if (this.rtcpTuple) this.rtcpTuple = { ...this.rtcpTuple, remoteIp: ip, remotePort: rtcpPort };
+    }
+    return { tuple: this.tuple, rtcpTuple: this.rtcpTuple, srtpParameters: this.srtpParameters };
+  }
+
+  protected override releaseResources(): void {
+    closeQuietly([this.#socket, this.#rtcpSocket]);
+  }
+}

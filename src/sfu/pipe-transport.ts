@@ -1,0 +1,143 @@
+import type { Consumer } from './consumer.js';
+import type { TransportListenInfo } from './engine/listen-info.js';
+import { getPipeConsumerRtpParameters } from './engine/ortc.js';
+import type { NumSctpStreams, SctpParameters, SrtpParameters } from './engine/rtp-parameters.js';
+import {
+  type SctpState,
+  Transport,
+  type TransportContext,
+  type TransportData,
+  type TransportEvents,
+  type TransportObserverEvents,
+  type TransportTuple,
+} from './transport.js';
+import type { AppData } from './types.js';
+import { checkAppData } from './validate.js';
+
+export interface PipeTransportOptions<PipeTransportAppData extends AppData = AppData> {
+  listenInfo?: TransportListenInfo;
+  /** @deprecated Use listenInfo. */
+  listenIp?: string | { ip: string; announcedIp?: string };
+  /** @deprecated Use listenInfo. */
+  port?: number;
+  enableSctp?: boolean;
+  numSctpStreams?: NumSctpStreams;
+  maxSctpMessageSize?: number;
+  sctpSendBufferSize?: number;
+  enableRtx?: boolean;
+  enableSrtp?: boolean;
+  appData?: PipeTransportAppData;
+}
+
+export interface PipeConsumerOptions<ConsumerAppData extends AppData = AppData> {
+  producerId: string;
+  appData?: ConsumerAppData;
+}
+
+interface PipeTransportData extends TransportData {
+  tuple: TransportTuple;
+  rtx: boolean;
+  srtpParameters?: SrtpParameters;
+}
+
+export type PipeTransportEvents = TransportEvents & { sctpstatechange: [SctpState] };
+export type PipeTransportObserverEvents = TransportObserverEvents & { sctpstatechange: [SctpState] };
+
+/** Carries Producers between routers (usually of different workers) over UDP. */
+export class PipeTransport<PipeTransportAppData extends AppData = AppData> extends Transport<
+  PipeTransportAppData,
+  PipeTransportEvents,
+  PipeTransportObserverEvents
+> {
+  readonly #data: PipeTransportData;
+
+  /** @private */
+  constructor(
+    context: TransportContext,
+    transportId: string,
+    data: PipeTransportData,
+    appData?: PipeTransportAppData,
+  ) {
+    super(context, transportId, appData);
+    this.#data = data;
+  }
+
+  get tuple(): TransportTuple {
+    return this.#data.tuple;
+  }
+
+  get sctpParameters(): SctpParameters | undefined {
+    return this.#data.sctpParameters;
+  }
+
+  get sctpState(): SctpState | undefined {
+    return this.#data.sctpState;
+  }
+
+  get srtpParameters(): SrtpParameters | undefined {
+    return this.#data.srtpParameters;
+  }
+
+  protected override get sctpParametersForStreams(): SctpParameters | undefined {
+    return this.#data.sctpParameters;
+  }
+
+  /** Piped Producers keep their own CNAME. */
+  protected override get overridesProducerCname(): boolean {
+    return false;
+  }
+
+  protected override onClosed(): void {
+    if (this.#data.sctpState) this.#data.sctpState = 'closed';
+  }
+
+  protected override handleEvent(event: string, data: unknown): void {
+    if (event === 'sctpstatechange') {
+      const { sctpState } = data as { sctpState: SctpState };
+      this.#data.sctpState = sctpState;
+      this.safeEmit('sctpstatechange', sctpState);
+      this.observer.safeEmit('sctpstatechange', sctpState);
+      return;
+    }
+    super.handleEvent(event, data);
+  }
+
+  override async connect({
+    ip,
+    port,
+    srtpParameters,
+  }: {
+    ip: string;
+    port: number;
+    srtpParameters?: SrtpParameters;
+  }): Promise<void> {
+    const result = await this.context.channel.request('transport.connect', this.id, {
+      ip,
+      port,
+      srtpParameters,
+    });
+    this.#data.tuple = result.tuple;
+  }
+
+  /** A pipe Consumer: every encoding of the Producer, forwarded as is to the other router. */
+  override async consume<A extends AppData = AppData>({
+    producerId,
+    appData,
+  }: PipeConsumerOptions<A>): Promise<Consumer<A>> {
+    if (!producerId || typeof producerId !== 'string') throw new TypeError('missing producerId');
+    checkAppData(appData);
+    const producer = this.context.getProducerById(producerId);
+    if (!producer) throw new Error(`Producer with id "${producerId}" not found`);
+    const rtpParameters = getPipeConsumerRtpParameters({
+      consumableRtpParameters: producer.consumableRtpParameters,
+      enableRtx: this.#data.rtx,
+    });
+    return this.requestConsume(
+      producer,
+      rtpParameters,
+      'pipe',
+      { paused: false, ignoreDtx: false, appData },
+      true,
+    );
+  }
+}
