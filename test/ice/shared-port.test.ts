@@ -237,3 +237,23 @@ test('IPv6 loopback: XOR-MAPPED-ADDRESS carries the ::1 source', async () => {
     listener.close();
   }
 });
+
+test('explicit port: a second exclusive bind fails; reuseAddr allows sharing the port', async () => {
+  const first = await UdpIceListener.listen({ address: '127.0.0.1' });
+  try {
+    await assert.rejects(UdpIceListener.listen({ address: '127.0.0.1', port: first.port }), /EADDRINUSE/);
+  } finally {
+    first.close();
+  }
+  const tcp = await TcpIceListener.listen({ address: '127.0.0.1' });
+  try {
+    await assert.rejects(TcpIceListener.listen({ address: '127.0.0.1', port: tcp.port }), /EADDRINUSE/);
+  } finally {
+    tcp.close();
+  }
+  const a = await UdpIceListener.listen({ address: '127.0.0.1', reuseAddr: true });
+  const b = await UdpIceListener.listen({ address: '127.0.0.1', port: a.port, reuseAddr: true });
+  assert.equal(a.port, b.port);
+  a.close();
+  b.close();
+});

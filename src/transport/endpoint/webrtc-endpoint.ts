@@ -49,6 +49,10 @@ export interface ListenInfo {
   announcedAddress?: string;
   port?: number;
   portRange?: PortRange;
+  /** UDP only: SO_REUSEADDR, so several sockets may bind the same address and port. */
+  reuseAddr?: boolean;
+  recvBufferSize?: number;
+  sendBufferSize?: number;
 }
 
 export interface WebRtcEndpointOptions {
@@ -193,7 +197,12 @@ export class WebRtcEndpoint extends EventEmitter<WebRtcEndpointEvents> {
         opened.push(
           info.protocol === 'tcp'
             ? await TcpIceListener.listen(listenOptions)
-            : await UdpIceListener.listen(listenOptions),
+            : await UdpIceListener.listen({
+                ...listenOptions,
+                reuseAddr: info.reuseAddr,
+                recvBufferSize: info.recvBufferSize,
+                sendBufferSize: info.sendBufferSize,
+              }),
         );
       }
     } catch (error) {

@@ -28,6 +28,8 @@ export interface IceListenOptions {
 export interface UdpListenOptions extends IceListenOptions {
   recvBufferSize?: number;
   sendBufferSize?: number;
+  /** SO_REUSEADDR (mediasoup's udpReusePort flag maps here on Node 20). Default false. */
+  reuseAddr?: boolean;
 }
 
 class UdpTuple implements IceTuple {
@@ -113,6 +115,7 @@ export class UdpIceListener implements IceListener {
       new Promise((resolve, reject) => {
         const socket = createSocket({
           type,
+          reuseAddr: options.reuseAddr ?? false,
           recvBufferSize: options.recvBufferSize,
           sendBufferSize: options.sendBufferSize,
         });
@@ -120,7 +123,7 @@ export class UdpIceListener implements IceListener {
           socket.close();
           reject(error);
         });
-        socket.bind({ address: options.address, port, exclusive: true }, () => {
+        socket.bind({ address: options.address, port, exclusive: !options.reuseAddr }, () => {
           socket.removeAllListeners('error');
           const listener = new UdpIceListener(socket, options.address, logger);
           listener.boundPort = socket.address().port;
