@@ -271,6 +271,45 @@ test('transport-cc: our feedback parses identically in werift, and round-trips',
   }
 });
 
+test('transport-cc: a delta too large for 16 bits splits the feedback; lost-only input is consumed', () => {
+  const arrivals = [1_000_000, 1_001_000, undefined, 1_001_000 + 9_000_000, 1_001_000 + 9_001_000];
+  const first = buildTransportCc({
+    senderSsrc: 1,
+    mediaSsrc: 2,
+    feedbackPacketCount: 0,
+    baseSequenceNumber: 65534,
+    arrivalsUs: arrivals,
+  });
+  assert.equal(first.included, 3);
+  assert.deepEqual(
+    only(first.packet, 'transport-cc').packets.map((p) => p.sequenceNumber),
+    [65534, 65535],
+  );
+  const second = buildTransportCc({
+    senderSsrc: 1,
+    mediaSsrc: 2,
+    feedbackPacketCount: 1,
+    baseSequenceNumber: (65534 + 3) & 0xffff,
+    arrivalsUs: arrivals.slice(3),
+  });
+  assert.equal(second.included, 2);
+  const fb = only(second.packet, 'transport-cc');
+  assert.deepEqual(
+    fb.packets.map((p) => p.sequenceNumber),
+    [1, 2],
+  );
+  assert.equal(fb.packets[1]!.receivedUs! - fb.packets[0]!.receivedUs!, 1000);
+  const lost = buildTransportCc({
+    senderSsrc: 1,
+    mediaSsrc: 2,
+    feedbackPacketCount: 2,
+    baseSequenceNumber: 5,
+    arrivalsUs: [undefined, undefined],
+  });
+  assert.equal(lost.included, 2);
+  assert.equal(only(lost.packet, 'transport-cc').packetStatusCount, 0);
+});
+
 test('transport-cc: werift-built feedback parses in ours', () => {
   const tcc = new TransportWideCC({
     senderSsrc: 11,

@@ -627,7 +627,10 @@ export interface TransportCcInput {
 
 export interface TransportCcBuilt {
   packet: Buffer;
-  /** How many entries of `arrivalsUs` the packet covers; build the rest into another packet. */
+  /**
+   * How many entries of `arrivalsUs` this packet accounts for (at least 1 unless the input is
+   * empty); build the rest, from base + included, into another packet.
+   */
   included: number;
 }
 
@@ -643,14 +646,16 @@ export function buildTransportCc(input: TransportCcInput): TransportCcBuilt {
   const statuses: number[] = [];
   const deltas: number[] = [];
   let previousUs = referenceTicks * 64000;
-  for (let i = 0; i < arrivals.length && i < 0xffff; i++) {
-    const t = arrivals[i];
+  // Entries of arrivalsUs this packet accounts for, including lost ones it need not list.
+  let consumed = 0;
+  for (; consumed < arrivals.length && consumed < 0xffff; consumed++) {
+    const t = arrivals[consumed];
     if (t === undefined) {
       statuses.push(TccStatus.NotReceived);
       continue;
     }
     const ticks = Math.round((t - previousUs) / 250);
-    if (ticks < -32768 || ticks > 32767) break;
+    if (!(ticks >= -32768 && ticks <= 32767)) break;
     statuses.push(ticks >= 0 && ticks <= 255 ? TccStatus.SmallDelta : TccStatus.LargeDelta);
     deltas.push(ticks);
     // Accumulate the encoded value, not the exact time, so rounding errors do not build up.
@@ -680,7 +685,7 @@ export function buildTransportCc(input: TransportCcInput): TransportCcBuilt {
       at += 2;
     }
   }
-  return { packet: buf, included: statuses.length };
+  return { packet: buf, included: consumed };
 }
 
 /** Run-length chunks for runs of 7 or more, status vectors otherwise. */
