@@ -363,7 +363,7 @@ export class TurnServer {
       return;
     }
     const allocation = this.udpAllocations.get(address)?.get(port);
-    this.onStun(parsed, allocation, allocation?.client ?? this.udpEndpoint(address, port));
+    this.onStunGuarded(parsed, allocation, allocation?.client ?? this.udpEndpoint(address, port));
   }
 
   private udpEndpoint(address: string, port: number): ClientEndpoint {
@@ -458,7 +458,7 @@ export class TurnServer {
       } else {
         const parsed = parseStun(frame);
         if (parsed instanceof StunParseError) this.reject('malformed');
-        else this.onStun(parsed, client.allocation, client.endpoint, client);
+        else this.onStunGuarded(parsed, client.allocation, client.endpoint, client);
       }
       if (socket.destroyed) return;
       // A Refresh with lifetime 0 may have deleted the allocation mid-chunk.
@@ -548,6 +548,20 @@ export class TurnServer {
 
   // ---- STUN requests ----
 
+  /** A bug in request handling must cost one request, never the process and every other client. */
+  private onStunGuarded(
+    msg: StunMessage,
+    allocation: Allocation | undefined,
+    endpoint: ClientEndpoint,
+    stream?: StreamClient,
+  ): void {
+    try {
+      this.onStun(msg, allocation, endpoint, stream);
+    } catch (err) {
+      this.log.error({ err, method: msg.method }, 'request handling failed');
+    }
+  }
+
   private onStun(
     msg: StunMessage,
     allocation: Allocation | undefined,
@@ -592,7 +606,9 @@ export class TurnServer {
     const auth = this.authenticate(msg, endpoint);
     if (!auth) return;
     if (msg.method === StunMethod.Allocate) {
-      void this.onAllocate(msg, allocation, endpoint, auth, stream);
+      this.onAllocate(msg, allocation, endpoint, auth, stream).catch((err: unknown) =>
+        this.log.error({ err }, 'allocate failed'),
+      );
       return;
     }
     if (!allocation) {
@@ -940,6 +956,11 @@ export class TurnServer {
       return;
     }
     const peer = peers[0]!;
+    if (peer.port === 0) {
+      this.reject('bad-request', 'ChannelBind to port 0');
+      allocation.client.send(this.error(msg, 400, 'Bad Request', auth));
+      return;
+    }
     const byNumber = allocation.channels.get(channel);
     const byPeer = allocation.channelForPeer(peer.address, peer.port);
     // A channel stays with its peer and a peer with its channel until the binding expires.
@@ -970,8 +991,12 @@ export class TurnServer {
       return;
     }
     const peer = decodeXorAddress(peerValue, msg.transactionId);
-    if (peer instanceof StunParseError) {
+    if (peer instanceof StunParseError || peer.port === 0) {
       this.reject('bad-request');
+      return;
+    }
+    if (peer.family !== (this.relayIp.includes(':') ? 6 : 4)) {
+      this.reject('address-family');
       return;
     }
     if (!allocation.hasPermission(peer.address, this.now)) {

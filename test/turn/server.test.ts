@@ -221,6 +221,13 @@ test('channel bind rules: a channel keeps its peer and a peer its channel', { ti
   await expectCode(c.channelBind(0x4002, { address: '127.0.0.1', port: 5001 }), 400);
   await expectCode(c.channelBind(0x3fff, { address: '127.0.0.1', port: 5003 }), 400);
   await c.channelBind(0x4fff, { address: '127.0.0.1', port: 5003 });
+  await expectCode(c.channelBind(0x4004, { address: '127.0.0.1', port: 0 }), 400);
+  // Port 0 and the wrong family in a Send indication are dropped, not thrown at dgram.
+  await c.createPermission(['127.0.0.1']);
+  c.sendIndication({ address: '127.0.0.1', port: 0 }, Buffer.from('x'));
+  c.sendIndication({ address: '::1', port: 9 }, Buffer.from('x'));
+  await waitFor(() => (s.stats().rejects['address-family'] ?? 0) === 1, 2000, 'wrong family dropped');
+  assert.equal(s.stats().relayedPackets, 0);
   assert.equal(s.stats().channels, 2);
   assert.equal(s.stats().permissions, 1);
 });
