@@ -10,6 +10,7 @@
 //   npx tsx bench/signaling.ts [--peers 5000] [--rooms 500] [--rate 1000] [--relay-rate 5000]
 //                              [--relay-seconds 5] [--repeat 3] [--no-baseline]
 import { type ChildProcess, fork } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import WebSocket, { WebSocketServer } from 'ws';
@@ -412,6 +413,8 @@ interface RunResult {
   before: MemorySample;
   after: MemorySample;
   relay?: RelayResult & { serverCpuMicros: number };
+  /** The machine's 1-minute load average at the end of the run: other work on the shared cores. */
+  loadAverage: number;
 }
 
 interface RunOptions {
@@ -439,7 +442,7 @@ async function run(kind: ServerKind, opts: RunOptions): Promise<RunResult> {
     const result = await next<LoadResult>(load, timeoutMs + 10_000);
     server.send({ cmd: 'sample' });
     const after = await next<MemorySample>(server);
-    const outcome: RunResult = { kind, load: result, before, after };
+    const outcome: RunResult = { kind, load: result, before, after, loadAverage: 0 };
     if (opts.relaySeconds > 0) {
       server.send({ cmd: 'cpu' });
       const cpuBefore = await next<{ cpuMicros: number }>(server);
@@ -449,6 +452,7 @@ async function run(kind: ServerKind, opts: RunOptions): Promise<RunResult> {
       const cpuAfter = await next<{ cpuMicros: number }>(server);
       outcome.relay = { ...relay, serverCpuMicros: cpuAfter.cpuMicros - cpuBefore.cpuMicros };
     }
+    outcome.loadAverage = loadavg()[0]!;
     return outcome;
   } finally {
     for (const p of [load, server]) if (p.connected) p.send({ cmd: 'exit' });
@@ -489,6 +493,7 @@ function row(r: RunResult, peers: number): Record<string, string> {
     'external KB/peer': kb((r.after.external - r.before.external) / connected),
     'notifications rx': String(r.load.notifications),
     'sockets/peers/rooms': `${r.after.sockets}/${r.after.peers}/${r.after.rooms}`,
+    'load avg': r.loadAverage.toFixed(1),
   };
 }
 
