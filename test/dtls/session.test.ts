@@ -428,3 +428,36 @@ test('an exception in a data listener reaches the caller of handleDatagram; the 
     pair.close();
   }
 });
+
+test('a server that has accepted no ClientHello drops junk handshake messages and still serves the real client', {
+  timeout: 10_000,
+}, async () => {
+  const pair = sessionPair(
+    { certificate: clientCert, remoteFingerprints: fp(serverCert) },
+    { certificate: serverCert, remoteFingerprints: fp(clientCert) },
+  );
+  try {
+    const junk = (msgType: number, body: Buffer) => {
+      const hs = Buffer.alloc(12 + body.length);
+      hs[0] = msgType;
+      hs.writeUIntBE(body.length, 1, 3);
+      hs.writeUIntBE(body.length, 9, 3);
+      body.copy(hs, 12);
+      const rec = Buffer.alloc(13 + hs.length);
+      rec[0] = 22;
+      rec.writeUInt16BE(0xfefd, 1);
+      rec.writeUInt16BE(hs.length, 11);
+      hs.copy(rec, 13);
+      return rec;
+    };
+    pair.server.handleDatagram(junk(11, Buffer.alloc(40))); // a Certificate out of nowhere
+    pair.server.handleDatagram(junk(1, Buffer.from([0xfe, 0xfd, 1, 2, 3]))); // a truncated ClientHello
+    assert.equal(pair.server.state, 'new');
+    assert.equal(pair.sent['server→client'].length, 0, 'no alert, no reply');
+    const up = Promise.all([waitEvent(pair.client, 'connected'), waitEvent(pair.server, 'connected')]);
+    pair.client.start();
+    await up;
+  } finally {
+    pair.close();
+  }
+});

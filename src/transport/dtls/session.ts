@@ -565,11 +565,9 @@ export class DtlsSession extends EventEmitter<DtlsSessionEvents> {
   private processHandshakeFragment(f: HandshakeFragment, epoch: 0 | 1): void {
     // Finished is the only handshake message protected by the new epoch.
     if ((epoch === 1) !== (f.msgType === HandshakeType.finished)) return;
-    if (
-      this.role === 'server' &&
-      this.step === 'wait-client-hello' &&
-      f.msgType === HandshakeType.clientHello
-    ) {
+    if (this.role === 'server' && this.step === 'wait-client-hello') {
+      // Until a ClientHello is accepted there is no handshake to fail: anything else is dropped.
+      if (f.msgType !== HandshakeType.clientHello) return;
       // Before a cookie is accepted the server keeps no state: any ClientHello starts afresh. A real
       // one is message_seq 0, or 1 after a HelloVerifyRequest; the bound keeps our replies' numbers small.
       if (f.messageSeq > MAX_CLIENT_HELLO_SEQ) return;
@@ -675,7 +673,8 @@ export class DtlsSession extends EventEmitter<DtlsSessionEvents> {
   private onClientHello(m: ReassembledMessage): void {
     const parsed = parseClientHello(m.body);
     if (!parsed.ok) {
-      this.fail(AlertDescription.decodeError, `bad ClientHello: ${parsed.error}`);
+      // Stateless until a ClientHello is accepted: a malformed one is dropped, not fatal.
+      this.logger.debug({ error: parsed.error }, 'dropped a malformed ClientHello');
       return;
     }
     const hello = parsed.value;
