@@ -149,6 +149,9 @@ async function join(): Promise<void> {
   try {
     const token = await fetchToken(roomName, displayName);
     const options: RoomOptions = { displayName, relayOnly: relayInput.checked };
+    // ?turn=tcp (or udp, tls): reach TURN only that way, e.g. behind a firewall that drops UDP.
+    const turn = params.get('turn');
+    if (turn === 'udp' || turn === 'tcp' || turn === 'tls') options.turnTransport = turn;
     if (localStream) options.stream = localStream;
     // Test-only: keep ICE on loopback when the machine has other interfaces.
     if (params.get('iceFilter') === 'loopback') options.candidateFilter = loopbackCandidatesOnly;

@@ -16,6 +16,8 @@ export {
   type RoomCloseReason,
   type RoomEvents,
   type RoomOptions,
+  type TurnTransport,
+  turnTransportOf,
 } from './room.js';
 export {
   SignalingClient,

@@ -19,6 +19,8 @@ export interface RoomOptions {
   relayOnly?: boolean;
   /** Replaces the ICE servers the join response offers. */
   iceServers?: RTCIceServer[];
+  /** Reach TURN only this way (e.g. 'tcp' where a firewall drops UDP). Default: every way offered. */
+  turnTransport?: TurnTransport;
   /** Which ICE candidates may be used, local and remote; e.g. `loopbackCandidatesOnly` in tests. */
   candidateFilter?: CandidateFilter;
   /** How often the 'stats' event fires. Default 1000 ms; 0 turns it off. */
@@ -56,12 +58,26 @@ export interface RoomEvents {
   closed: { reason: RoomCloseReason };
 }
 
-function toRtcIceServers(servers: IceServer[]): RTCIceServer[] {
-  return servers.map((s) => ({
-    urls: s.urls,
-    ...(s.username !== undefined ? { username: s.username } : {}),
-    ...(s.credential !== undefined ? { credential: s.credential } : {}),
-  }));
+export type TurnTransport = 'udp' | 'tcp' | 'tls';
+
+/** How a TURN URL reaches its server; undefined for STUN URLs. */
+export function turnTransportOf(url: string): TurnTransport | undefined {
+  if (url.startsWith('turns:')) return 'tls';
+  if (!url.startsWith('turn:')) return undefined;
+  return /[?&]transport=tcp\b/i.test(url) ? 'tcp' : 'udp';
+}
+
+function toRtcIceServers(servers: IceServer[], turnTransport: TurnTransport | undefined): RTCIceServer[] {
+  return servers
+    .map((s) => ({
+      urls: s.urls.filter((url) => {
+        const transport = turnTransportOf(url);
+        return transport === undefined || turnTransport === undefined || transport === turnTransport;
+      }),
+      ...(s.username !== undefined ? { username: s.username } : {}),
+      ...(s.credential !== undefined ? { credential: s.credential } : {}),
+    }))
+    .filter((s) => s.urls.length > 0);
 }
 
 /**
@@ -136,7 +152,7 @@ export class Room extends Emitter<RoomEvents> {
     this.#localPeerId = joined.peerId;
     this.#sessionId = joined.sessionId;
     this.#configuration = {
-      iceServers: options.iceServers ?? toRtcIceServers(joined.iceServers),
+      iceServers: options.iceServers ?? toRtcIceServers(joined.iceServers, options.turnTransport),
       iceTransportPolicy: this.relayOnly ? 'relay' : 'all',
       bundlePolicy: 'max-bundle',
     };

@@ -193,6 +193,8 @@ export interface RoomPageOptions {
   room: string;
   name: string;
   relayOnly?: boolean;
+  /** Reach TURN only over this transport (the page's `?turn=`). */
+  turnTransport?: 'udp' | 'tcp';
 }
 
 /** A page (in its own browser context) that has joined `room` through the web app's form. */
@@ -207,6 +209,7 @@ export async function openRoomPage(browser: Browser, httpUrl: string, opts: Room
   });
   // iceFilter=loopback: only 127.0.0.1 candidates are signalled or accepted.
   const query = new URLSearchParams({ room: opts.room, name: opts.name, iceFilter: 'loopback' });
+  if (opts.turnTransport) query.set('turn', opts.turnTransport);
   await page.goto(`${httpUrl}/?${query}`);
   if (opts.relayOnly) await page.check('#relay-input');
   await page.click('#join-button');

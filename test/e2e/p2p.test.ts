@@ -182,37 +182,33 @@ if (!rerunInLoopbackNamespace(import.meta.filename)) {
       await Promise.all([alice.context().close(), bob.context().close()]);
     });
 
-    test('relay only: media flows through our TURN on both sides', async () => {
-      const carol = await openRoomPage(browser, server.httpUrl, {
-        room: 'relayed',
-        name: 'Carol',
-        relayOnly: true,
-      });
-      const dave = await openRoomPage(browser, server.httpUrl, {
-        room: 'relayed',
-        name: 'Dave',
-        relayOnly: true,
-      });
-      const [carolId, daveId] = await Promise.all([localPeerId(carol), localPeerId(dave)]);
+    for (const turnTransport of ['udp', 'tcp'] as const) {
+      test(`relay only over TURN/${turnTransport}: media flows through our TURN on both sides`, async () => {
+        const room = `relayed-${turnTransport}`;
+        const options = { room, relayOnly: true, turnTransport };
+        const carol = await openRoomPage(browser, server.httpUrl, { ...options, name: 'Carol' });
+        const dave = await openRoomPage(browser, server.httpUrl, { ...options, name: 'Dave' });
+        const [carolId, daveId] = await Promise.all([localPeerId(carol), localPeerId(dave)]);
 
-      await Promise.all([waitConnected(carol, [daveId]), waitConnected(dave, [carolId])]);
-      const [atCarol, atDave] = await Promise.all([
-        measureMediaFlow(carol, [daveId]),
-        measureMediaFlow(dave, [carolId]),
-      ]);
-      assertMediaFlows('Carol', atCarol);
-      assertMediaFlows('Dave', atDave);
-      for (const flow of [...atCarol, ...atDave]) {
-        const pair = flow.stats.selectedPair!;
-        assert.equal(pair.localCandidateType, 'relay');
-        assert.equal(pair.localAddress, '127.0.0.1', 'the relayed address is our TURN server’s');
-        console.log(
-          `relay ${flow.peerId}: ${flow.framesDecodedAfter - flow.framesDecodedBefore} frames in 2 s, ` +
-            `${Math.round(flow.stats.inboundBitrate / 1000)} kb/s in, rtt ${pair.currentRoundTripTimeMs} ms, ` +
-            `via ${pair.relayProtocol}`,
-        );
-      }
-      await Promise.all([carol.context().close(), dave.context().close()]);
-    });
+        await Promise.all([waitConnected(carol, [daveId]), waitConnected(dave, [carolId])]);
+        const [atCarol, atDave] = await Promise.all([
+          measureMediaFlow(carol, [daveId]),
+          measureMediaFlow(dave, [carolId]),
+        ]);
+        assertMediaFlows('Carol', atCarol);
+        assertMediaFlows('Dave', atDave);
+        for (const flow of [...atCarol, ...atDave]) {
+          const pair = flow.stats.selectedPair!;
+          assert.equal(pair.localCandidateType, 'relay');
+          assert.equal(pair.localAddress, '127.0.0.1', 'the relayed address is our TURN server’s');
+          assert.equal(pair.relayProtocol, turnTransport);
+          console.log(
+            `relay/${turnTransport} ${flow.peerId}: ${flow.framesDecodedAfter - flow.framesDecodedBefore} frames in 2 s, ` +
+              `${Math.round(flow.stats.inboundBitrate / 1000)} kb/s in, rtt ${pair.currentRoundTripTimeMs} ms`,
+          );
+        }
+        await Promise.all([carol.context().close(), dave.context().close()]);
+      });
+    }
   });
 }
