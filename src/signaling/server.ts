@@ -221,8 +221,9 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
     const query = url.indexOf('?');
     const path = query === -1 ? url : url.slice(0, query);
     if (path !== this.path) {
-      // On a shared server other upgrade listeners may own this path.
-      if (this.ownServer !== null) socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+      // On a shared server another upgrade listener may own this path; if there is none, refuse.
+      const others = this.attachedServer === null ? 0 : this.attachedServer.listenerCount('upgrade') - 1;
+      if (others === 0) socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
       return;
     }
     if (this.closed || this.connections.size >= this.maxSockets) {

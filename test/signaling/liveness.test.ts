@@ -1,7 +1,8 @@
 // Reconnection within the grace period, expiry after it, and detection of silent peers by ping.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import net from 'node:net';
+import { createServer } from 'node:http';
+import net, { type AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { delay, eventually, startServer, TestClient, token } from './helpers.js';
 
@@ -212,4 +213,29 @@ test('upgrades beyond maxSockets are refused with 503 until one closes', { timeo
   later.push(await TestClient.connect(server.port));
   await later[0]!.join(await token('third', 'r'));
   assert.equal(server.stats().sockets, 2);
+});
+
+test('attached to an existing HTTP server: upgrades on the path only', { timeout: 10_000 }, async (t) => {
+  const http = createServer((_req, res) => res.end('app'));
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', () => resolve()));
+  const port = (http.address() as AddressInfo).port;
+  const server = await startServer({ server: http, port: undefined, path: '/signal' });
+  const clients: TestClient[] = [];
+  t.after(async () => {
+    await Promise.all(clients.map((c) => c.terminate()));
+    await server.close();
+    http.closeAllConnections();
+    await new Promise<void>((resolve) => http.close(() => resolve()));
+  });
+  assert.equal(server.port, 0, 'no port of its own');
+  clients.push(await TestClient.connect(port, {}, '/signal'));
+  await clients[0]!.join(await token('a', 'attached'));
+  assert.equal(
+    await (await fetch(`http://127.0.0.1:${port}/`)).text(),
+    'app',
+    'plain HTTP still reaches the app',
+  );
+  // With no other upgrade listener, another path is refused rather than left hanging.
+  await assert.rejects(TestClient.connect(port, {}, '/elsewhere'), /404/);
+  assert.equal(server.stats().peers, 1);
 });
