@@ -33,11 +33,14 @@ import {
   buildSenderReport,
   buildTransportCc,
   buildXr,
+  compactNtp,
   isRtcp,
+  ntpFromUnixMs,
   parseRtcp,
   RtcpError,
   type RtcpPacket,
   RtcpReader,
+  rttFromReport,
   TccStatus,
   type TransportCcFeedback,
 } from '../../src/wire/rtp/rtcp.js';
@@ -637,4 +640,20 @@ test('fuzz: parseRtcp never throws on random, mutated or truncated input', () =>
     parsed += r.packets.length;
   }
   assert.ok(parsed > 0);
+});
+
+test('NTP helpers: Unix ms to NTP, compact NTP, RTT from LSR/DLSR', () => {
+  // 2026-01-01T00:00:00.500Z
+  const ms = Date.UTC(2026, 0, 1, 0, 0, 0, 500);
+  const ntp = ntpFromUnixMs(ms);
+  assert.equal(ntp.ntpSeconds, Math.floor(ms / 1000) + 2208988800);
+  assert.equal(ntp.ntpFraction, 2 ** 31);
+  const sent = compactNtp(ntp.ntpSeconds, ntp.ntpFraction);
+  // The peer holds the SR for 250 ms, and the RR arrives 40 ms of network time later.
+  const dlsr = 0.25 * 65536;
+  const now = ntpFromUnixMs(ms + 250 + 40);
+  const rtt = rttFromReport(compactNtp(now.ntpSeconds, now.ntpFraction), sent, dlsr);
+  assert.ok(rtt !== undefined && Math.abs(rtt - 40) < 0.1, `rtt ${rtt}`);
+  assert.equal(rttFromReport(12345, 0, 0), undefined);
+  assert.equal(rttFromReport(100, 200, 0), undefined);
 });

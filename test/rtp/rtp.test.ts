@@ -12,6 +12,7 @@ import {
   looksLikeRtp,
   RtpError,
   RtpView,
+  rebuildRtpPacket,
 } from '../../src/wire/rtp/rtp.js';
 
 function rng(seed: number): () => number {
@@ -287,4 +288,48 @@ test('fuzz: reset, findExtension, remap and helpers never throw', () => {
     assert.ok(view.payloadOffset + view.payloadLength + view.paddingLength <= input.length);
   }
   assert.ok(valid > 100);
+});
+
+test('writeExtension rewrites in place (shrinking with padding); rebuildRtpPacket grows', () => {
+  const wire = buildRtpPacket(
+    {
+      payloadType: 96,
+      sequenceNumber: 9,
+      timestamp: 10,
+      ssrc: 11,
+      csrcs: [12],
+      extensions: [
+        { id: 1, value: Buffer.from('12') },
+        { id: 5, value: Buffer.from([0, 7]) },
+      ],
+      padding: 3,
+    },
+    Buffer.from('media'),
+  );
+  const view = new RtpView();
+  assert.equal(view.reset(wire), RtpError.Ok);
+  assert.ok(view.writeExtension(1, Buffer.from('7')));
+  assert.equal(view.readStringExtension(1), '7');
+  assert.ok(!view.writeExtension(1, Buffer.from('123')));
+  assert.ok(!view.writeExtension(9, Buffer.from('1')));
+  // werift sees a well-formed block: MID "7", then the padding byte is skipped, then id 5.
+  const w = RtpPacket.deSerialize(wire);
+  assert.deepEqual(
+    w.header.extensions.map((e) => [e.id, e.payload.toString('hex')]),
+    [
+      [1, '37'],
+      [5, '0007'],
+    ],
+  );
+  const grown = rebuildRtpPacket(view, [
+    { id: 1, value: Buffer.from('123') },
+    { id: 5, value: Buffer.from([0, 7]) },
+  ]);
+  const g = new RtpView();
+  assert.equal(g.reset(grown), RtpError.Ok);
+  assert.equal(g.readStringExtension(1), '123');
+  assert.equal(g.readTransportWideSeq(5), 7);
+  assert.deepEqual([g.ssrc, g.sequenceNumber, g.timestamp, g.csrc(0), g.paddingLength], [11, 9, 10, 12, 3]);
+  assert.deepEqual(g.payload(), Buffer.from('media'));
+  assert.deepEqual(RtpPacket.deSerialize(grown).payload, Buffer.from('media'));
 });

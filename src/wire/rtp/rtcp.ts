@@ -456,6 +456,40 @@ function parseXr(buf: Buffer, offset: number, end: number): ExtendedReport | Rtc
   return xr;
 }
 
+/** Seconds between the NTP epoch (1900) and the Unix epoch (1970). */
+const NTP_UNIX_OFFSET_S = 2208988800;
+
+/** NTP timestamp (seconds, 2^-32 fraction) of a Unix time in milliseconds, as SR and RRTR carry. */
+export function ntpFromUnixMs(ms: number): { ntpSeconds: number; ntpFraction: number } {
+  const seconds = Math.floor(ms / 1000);
+  return {
+    ntpSeconds: (seconds + NTP_UNIX_OFFSET_S) >>> 0,
+    ntpFraction: Math.floor(((ms - seconds * 1000) / 1000) * 2 ** 32) >>> 0,
+  };
+}
+
+/** The middle 32 bits of an NTP timestamp (units of 1/65536 s): LSR and LRR fields. */
+export function compactNtp(ntpSeconds: number, ntpFraction: number): number {
+  return (((ntpSeconds & 0xffff) << 16) | (ntpFraction >>> 16)) >>> 0;
+}
+
+/**
+ * Round-trip time in ms from a report block (RFC 3550 §6.4.1): now − LSR − DLSR, all in
+ * compact NTP. `nowCompact` is compactNtp of the time the report arrived. Undefined when the
+ * block has no LSR yet or the result is negative (clock steps, bogus reports).
+ */
+export function rttFromReport(
+  nowCompact: number,
+  lastSr: number,
+  delaySinceLastSr: number,
+): number | undefined {
+  if (lastSr === 0) return undefined;
+  const rtt = (nowCompact - lastSr - delaySinceLastSr) >>> 0;
+  // Anything above ~18 hours is a negative difference wrapped around 2^32.
+  if (rtt > 0x7fffffff) return undefined;
+  return (rtt * 1000) / 65536;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Builders. They allocate (RTCP is a few packets per second per stream) and throw RangeError only
 // on arguments that cannot be encoded, which is a caller bug rather than network input.

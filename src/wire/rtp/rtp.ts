@@ -328,6 +328,54 @@ export class RtpView {
     while (end > at && this.buf[end - 1] === 0) end--;
     return this.buf.toString('latin1', at, end);
   }
+
+  /**
+   * Overwrite extension `id` with `value` in place (e.g. a consumer's MID). Fits when the value is
+   * no longer than the present one: a shorter value shrinks the element and the freed bytes become
+   * padding. Returns false when absent or too long; then rebuild with `rebuildRtpPacket`.
+   */
+  writeExtension(id: number, value: Buffer): boolean {
+    const at = this.findExtension(id);
+    const old = this.foundExtensionLength;
+    if (at < 0 || value.length > old) return false;
+    const oneByte = this.extensionProfile === EXTENSION_PROFILE_ONE_BYTE;
+    // The one-byte form cannot carry an empty value.
+    if (oneByte && value.length === 0) return false;
+    value.copy(this.buf, at);
+    this.buf.fill(0, at + value.length, at + old);
+    if (oneByte) this.buf[at - 1] = (id << 4) | (value.length - 1);
+    else this.buf[at - 1] = value.length;
+    return true;
+  }
+}
+
+/**
+ * A copy of the packet in `view` with its header extensions replaced by `extensions` (same
+ * fixed header, CSRCs, payload and padding). Allocates: for the rare rewrite that does not fit
+ * in place.
+ */
+export function rebuildRtpPacket(view: RtpView, extensions: readonly RtpExtensionValue[]): Buffer {
+  const csrcs: number[] = [];
+  for (let i = 0; i < view.csrcCount; i++) csrcs.push(view.csrc(i));
+  const out = buildRtpPacket(
+    {
+      payloadType: view.payloadType,
+      sequenceNumber: view.sequenceNumber,
+      timestamp: view.timestamp,
+      ssrc: view.ssrc,
+      marker: view.marker,
+      csrcs,
+      extensions,
+      padding: view.paddingLength,
+    },
+    view.payload(),
+  );
+  // Keep the original padding bytes, not zeros (some senders put data there for probing).
+  if (view.paddingLength > 0) {
+    const end = view.offset + view.length;
+    view.buf.copy(out, out.length - view.paddingLength, end - view.paddingLength, end);
+  }
+  return out;
 }
 
 function readU32(b: Buffer, at: number): number {
