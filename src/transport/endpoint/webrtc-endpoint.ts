@@ -21,6 +21,8 @@ import {
 } from '../dtls/index.js';
 import {
   classifyPacket,
+  ExternalIceTransport,
+  type ExternalTupleInfo,
   type IceListener,
   IceLiteServer,
   type IceParameters,
@@ -28,6 +30,7 @@ import {
   type IceTuple,
   PacketKind,
   type PortRange,
+  type ReplyFunction,
   TcpIceListener,
   UdpIceListener,
 } from '../ice/index.js';
@@ -56,6 +59,8 @@ export interface ListenInfo {
 }
 
 export interface WebRtcEndpointOptions {
+  /** Local ICE credentials (default: fresh random ones). */
+  iceParameters?: IceParameters;
   /** Dedicated sockets for this endpoint, closed with it. */
   listenInfos?: readonly ListenInfo[];
   /** Shared listeners (WebRtcServer mode), not closed with the endpoint. */
@@ -71,6 +76,13 @@ export interface WebRtcEndpointOptions {
   /** DTLS handshake timeout in ms (default 30 000). */
   dtlsHandshakeTimeout?: number;
   logger?: Logger;
+}
+
+/** Options of an endpoint whose sockets belong to someone else (see receive()). */
+export interface DetachedEndpointOptions
+  extends Omit<WebRtcEndpointOptions, 'listenInfos' | 'listeners' | 'announcedAddresses'> {
+  /** The candidates the socket owner announces (used by answer()). */
+  candidates?: IceCandidate[];
 }
 
 /** mediasoup's IceCandidate shape. */
@@ -142,6 +154,9 @@ export class WebRtcEndpoint extends EventEmitter<WebRtcEndpointEvents> {
 
   private readonly certificate: DtlsCertificate;
   private readonly iceListeners: readonly IceListener[];
+  /** Set for a detached endpoint: routes datagrams handed in by receive(). */
+  private readonly external: ExternalIceTransport | undefined;
+  private readonly fixedCandidates: IceCandidate[] | undefined;
   private readonly ownsListeners: boolean;
   private readonly announced: readonly (string | undefined)[];
   private readonly preferredRole: 'client' | 'server';
@@ -159,6 +174,7 @@ export class WebRtcEndpoint extends EventEmitter<WebRtcEndpointEvents> {
     listeners: readonly IceListener[],
     owns: boolean,
     announced: readonly (string | undefined)[],
+    detached?: DetachedEndpointOptions,
   ) {
     super();
     this.logger = options.logger ?? silentLogger;
@@ -168,7 +184,14 @@ export class WebRtcEndpoint extends EventEmitter<WebRtcEndpointEvents> {
     this.announced = announced;
     this.preferredRole = options.preferredDtlsRole ?? 'server';
     this.dtlsHandshakeTimeout = options.dtlsHandshakeTimeout ?? 30_000;
-    this.ice = new IceLiteServer({ consentTimeout: options.iceConsentTimeout, logger: this.logger });
+    this.ice = new IceLiteServer({
+      usernameFragment: options.iceParameters?.usernameFragment,
+      password: options.iceParameters?.password,
+      consentTimeout: options.iceConsentTimeout,
+      logger: this.logger,
+    });
+    this.external = detached ? new ExternalIceTransport(this.ice) : undefined;
+    this.fixedCandidates = detached?.candidates;
     this.ice.onPacket = (buf, tuple) => this.onPacket(buf, tuple);
     this.ice.on('statechange', (state) => this.onIceState(state));
     this.ice.on('selectedtuplechange', (tuple) => this.emit('iceselectedtuplechange', tuple));
@@ -217,6 +240,25 @@ export class WebRtcEndpoint extends EventEmitter<WebRtcEndpointEvents> {
     );
   }
 
+  /**
+   * An endpoint without sockets: the owner of the sockets feeds every datagram (or RFC 4571
+   * frame) to receive() and it answers through the given reply function. This is how an SFU
+   * engine that binds its own sockets (or routes a shared port itself) plugs the media plane in.
+   */
+  static createDetached(options: DetachedEndpointOptions = {}): WebRtcEndpoint {
+    return new WebRtcEndpoint(options, [], false, [], options);
+  }
+
+  /** Detached endpoints only: one datagram from the socket owner. */
+  receive(data: Buffer, tuple: ExternalTupleInfo, reply: ReplyFunction): void {
+    this.external?.receive(data, tuple, reply);
+  }
+
+  /** Detached endpoints only: the socket owner lost a tuple (e.g. a TCP connection closed). */
+  closeTuple(tuple: ExternalTupleInfo): void {
+    this.external?.closeTuple(tuple);
+  }
+
   get closed(): boolean {
     return this.isClosed;
   }
@@ -249,6 +291,7 @@ export class WebRtcEndpoint extends EventEmitter<WebRtcEndpointEvents> {
 
   /** UDP candidates first (higher priority), then ICE-TCP passive ones. */
   get iceCandidates(): IceCandidate[] {
+    if (this.fixedCandidates) return this.fixedCandidates.map((c) => ({ ...c }));
     return this.iceListeners.map((listener, index) => {
       const address = this.announced[index] ?? listener.address;
       const udp = listener.protocol === 'udp';
@@ -347,9 +390,9 @@ export class WebRtcEndpoint extends EventEmitter<WebRtcEndpointEvents> {
     return result.sdp;
   }
 
-  /** New ICE credentials (mediasoup's restartIce()). */
-  restartIce(): IceParameters & { iceLite: true } {
-    this.ice.restart();
+  /** New ICE credentials (mediasoup's restartIce()): fresh ones, or those given. */
+  restartIce(parameters?: IceParameters): IceParameters & { iceLite: true } {
+    this.ice.restart(parameters);
     return this.iceParameters;
   }
 
@@ -393,6 +436,7 @@ export class WebRtcEndpoint extends EventEmitter<WebRtcEndpointEvents> {
       if (this.ownsListeners) listener.close();
     }
     this.ice.close();
+    this.external?.close();
     this.srtp = undefined;
     this.onRtp = () => {};
     this.onRtcp = () => {};

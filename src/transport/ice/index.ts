@@ -1,5 +1,6 @@
 export * from './binding.js';
 export * from './demux.js';
+export * from './external.js';
 export * from './ice-lite-server.js';
 export * from './tcp-listener.js';
 export * from './tuple.js';
