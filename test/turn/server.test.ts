@@ -167,6 +167,23 @@ test('allocate errors: 437 mismatch, 442 transport, 486 quota, 420 unknown attri
   assert.deepEqual(getAttribute(answer, StunAttr.UnknownAttributes), Buffer.from([0x77, 0x77]));
 });
 
+test('508 when the relay port range is exhausted, and the port is reused after release', {
+  timeout: 10000,
+}, async () => {
+  const probe = dgram.createSocket('udp4');
+  await new Promise<void>((r) => probe.bind(0, '127.0.0.1', r));
+  const port = probe.address().port;
+  probe.close();
+  const s = await server({ relayPortRange: [port, port] });
+  const first = await client(s);
+  const { relayed } = await first.allocate();
+  assert.equal(relayed.port, port);
+  await expectCode((await client(s)).allocate(), 508);
+  assert.equal(s.stats().rejects['insufficient-capacity'], 1);
+  await first.refresh(0);
+  assert.equal((await (await client(s)).allocate()).relayed.port, port);
+});
+
 test('441: a request signed by another user on an existing allocation', { timeout: 10000 }, async () => {
   const s = await server();
   const socket = dgram.createSocket('udp4');
