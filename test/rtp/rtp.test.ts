@@ -3,16 +3,18 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import { RtpHeader, RtpPacket } from 'werift';
+import { RtpHeader, RtpPacket, unwrapRtx, wrapRtx } from 'werift';
 import {
   absSendTimeFromMs,
   buildRtpPacket,
+  buildRtxPacket,
   EXTENSION_PROFILE_ONE_BYTE,
   EXTENSION_PROFILE_TWO_BYTE,
   looksLikeRtp,
   RtpError,
   RtpView,
   rebuildRtpPacket,
+  rtxToOriginal,
 } from '../../src/wire/rtp/rtp.js';
 
 function rng(seed: number): () => number {
@@ -332,4 +334,54 @@ test('writeExtension rewrites in place (shrinking with padding); rebuildRtpPacke
   assert.deepEqual([g.ssrc, g.sequenceNumber, g.timestamp, g.csrc(0), g.paddingLength], [11, 9, 10, 12, 3]);
   assert.deepEqual(g.payload(), Buffer.from('media'));
   assert.deepEqual(RtpPacket.deSerialize(grown).payload, Buffer.from('media'));
+});
+
+test('RTX (RFC 4588): wrap identical to werift, unwrap in place back to the original bytes', () => {
+  const rand = rng(5);
+  const view = new RtpView();
+  for (let i = 0; i < 200; i++) {
+    const original = buildRtpPacket(
+      {
+        payloadType: 96,
+        sequenceNumber: Math.floor(rand() * 65536),
+        timestamp: Math.floor(rand() * 2 ** 32),
+        ssrc: 0x1111,
+        marker: rand() < 0.5,
+        extensions:
+          rand() < 0.7
+            ? [
+                { id: 1, value: Buffer.from('0') },
+                { id: 5, value: Buffer.from([1, 2]) },
+              ]
+            : [],
+      },
+      randomBytes(2 + Math.floor(rand() * 1000)),
+    );
+    assert.equal(view.reset(original), RtpError.Ok);
+    const rtxSeq = Math.floor(rand() * 65536);
+    const rtx = buildRtxPacket(view, 0x2222, 97, rtxSeq);
+    const theirs = wrapRtx(RtpPacket.deSerialize(original), 97, rtxSeq, 0x2222).serialize();
+    assert.equal(rtx.toString('hex'), theirs.toString('hex'));
+    // Unwrap in place inside a bigger buffer; werift's unwrap agrees.
+    const holder = Buffer.concat([Buffer.alloc(3), rtx]);
+    const v = new RtpView();
+    assert.equal(v.reset(holder, 3, rtx.length), RtpError.Ok);
+    assert.ok(rtxToOriginal(v, 0x1111, 96));
+    assert.equal(v.offset, 5);
+    assert.deepEqual(holder.subarray(v.offset, v.offset + v.length), original);
+    // werift's unwrap drops header extensions, so only its payload and key fields are compared.
+    const w = unwrapRtx(RtpPacket.deSerialize(rtx), 96, 0x1111);
+    assert.deepEqual(w.payload, view.payload());
+    assert.deepEqual(
+      [w.header.sequenceNumber, w.header.ssrc, w.header.payloadType],
+      [v.sequenceNumber, v.ssrc, v.payloadType],
+    );
+  }
+  // A padding-only RTX probe has no OSN.
+  const probe = buildRtpPacket(
+    { payloadType: 97, sequenceNumber: 1, timestamp: 1, ssrc: 0x2222, padding: 200 },
+    Buffer.alloc(0),
+  );
+  assert.equal(view.reset(probe), RtpError.Ok);
+  assert.equal(rtxToOriginal(view, 0x1111, 96), false);
 });

@@ -350,6 +350,53 @@ export class RtpView {
 }
 
 /**
+ * RFC 4588 §4: the retransmission of the packet in `view` on an RTX stream. A new buffer: same
+ * header (extensions and CSRCs kept), RTX SSRC / payload type / sequence number, the original
+ * sequence number (OSN) in front of the payload, the padding kept.
+ */
+export function buildRtxPacket(
+  view: RtpView,
+  rtxSsrc: number,
+  rtxPayloadType: number,
+  rtxSequenceNumber: number,
+): Buffer {
+  const out = Buffer.allocUnsafe(view.length + 2);
+  const start = view.offset;
+  view.buf.copy(out, 0, start, view.payloadOffset);
+  const hl = view.headerLength;
+  out[hl] = view.buf[start + 2]!;
+  out[hl + 1] = view.buf[start + 3]!;
+  view.buf.copy(out, hl + 2, view.payloadOffset, start + view.length);
+  out[1] = (out[1]! & 0x80) | (rtxPayloadType & 0x7f);
+  out[2] = rtxSequenceNumber >>> 8;
+  out[3] = rtxSequenceNumber;
+  writeU32(out, 8, rtxSsrc);
+  return out;
+}
+
+/**
+ * RFC 4588: recover the original packet from the RTX packet in `view`, in place and without
+ * copying the payload: the header moves 2 bytes forward over the OSN, takes the OSN as its
+ * sequence number and the original SSRC and payload type, and `view` is reset onto it (its
+ * `offset` grows by 2). False, with nothing changed, when there is no OSN (padding-only probes).
+ */
+export function rtxToOriginal(view: RtpView, originalSsrc: number, originalPayloadType: number): boolean {
+  if (view.payloadLength < 2) return false;
+  const buf = view.buf;
+  const start = view.offset;
+  const length = view.length;
+  const osnHigh = buf[view.payloadOffset]!;
+  const osnLow = buf[view.payloadOffset + 1]!;
+  buf.copyWithin(start + 2, start, view.payloadOffset);
+  const at = start + 2;
+  buf[at + 1] = (buf[at + 1]! & 0x80) | (originalPayloadType & 0x7f);
+  buf[at + 2] = osnHigh;
+  buf[at + 3] = osnLow;
+  writeU32(buf, at + 8, originalSsrc);
+  return view.reset(buf, at, length - 2) === RtpError.Ok;
+}
+
+/**
  * A copy of the packet in `view` with its header extensions replaced by `extensions` (same
  * fixed header, CSRCs, payload and padding). Allocates: for the rare rewrite that does not fit
  * in place.
