@@ -244,7 +244,8 @@ export class DtlsSession extends EventEmitter<DtlsSessionEvents> {
   private listenerThrew = false;
 
   // Negotiated parameters.
-  private clientHello: ClientHello | undefined;
+  /** Client: the ClientHello we sent, to check the ServerHello against. */
+  private sentClientHello: ClientHello | undefined;
   private clientRandom = EMPTY;
   private serverRandom = EMPTY;
   private suite: CipherSuite | undefined;
@@ -705,7 +706,6 @@ export class DtlsSession extends EventEmitter<DtlsSessionEvents> {
     }
     this.startHandshakeTimer();
     if (this.stateValue === 'new') this.setState('connecting');
-    this.clientHello = hello;
     this.clientRandom = Buffer.from(hello.random);
     this.serverRandom = randomBytes(32);
     this.transcript = [];
@@ -785,7 +785,8 @@ export class DtlsSession extends EventEmitter<DtlsSessionEvents> {
     if (renegotiationInfo && !(renegotiationInfo.length === 1 && renegotiationInfo[0] === 0)) {
       return 'non-empty renegotiation_info in an initial handshake';
     }
-    let group: number = SUPPORTED_GROUPS[1]!; // secp256r1: RFC 8422 §4 lets us assume it when not told
+    // Without supported_groups, RFC 8422 §4 lets the server assume the client supports P-256.
+    let group: number = NamedGroup.secp256r1;
     const groupsData = ext.get(ExtensionType.supportedGroups);
     if (groupsData) {
       const groups = parseU16List(groupsData);
@@ -914,7 +915,7 @@ export class DtlsSession extends EventEmitter<DtlsSessionEvents> {
     // What only the handshake needed: the ephemeral key, the transcript, partial messages.
     this.ephemeralKey = undefined;
     this.transcript = [];
-    this.clientHello = undefined;
+    this.sentClientHello = undefined;
     this.reassembler.reset(this.reassembler.next);
     this.logger.debug('handshake complete');
     if (!this.remoteFingerprints) {
@@ -950,7 +951,7 @@ export class DtlsSession extends EventEmitter<DtlsSessionEvents> {
       compressionMethods: Buffer.from([0]),
       extensions,
     };
-    this.clientHello = hello;
+    this.sentClientHello = hello;
     this.lastFlight = [];
     this.transcript = [];
     const body = encodeClientHello(hello);
@@ -996,7 +997,7 @@ export class DtlsSession extends EventEmitter<DtlsSessionEvents> {
       this.fail(AlertDescription.illegalParameter, 'server chose compression');
       return;
     }
-    const offered = new Set(this.clientHello!.extensions.map((e) => e.type));
+    const offered = new Set(this.sentClientHello!.extensions.map((e) => e.type));
     let extendedMasterSecret = false;
     for (const e of hello.extensions) {
       if (!offered.has(e.type)) {
