@@ -37,6 +37,7 @@ import {
   isRtcp,
   ntpFromUnixMs,
   parseRtcp,
+  parseRtcpPacket,
   RtcpError,
   type RtcpPacket,
   RtcpReader,
@@ -640,6 +641,19 @@ test('fuzz: parseRtcp never throws on random, mutated or truncated input', () =>
     parsed += r.packets.length;
   }
   assert.ok(parsed > 0);
+  // Nonsense arguments to the lower-level entry points are errors too, not exceptions.
+  for (const [offset, length] of [
+    [Number.NaN, 8],
+    [0, Number.NaN],
+    [-4, 8],
+    [1.5, 8],
+    [0, 1e9],
+    [2 ** 40, 8],
+  ]) {
+    assert.equal(typeof parseRtcpPacket(compound, offset!, length!, 200, 1), 'number');
+    const reader = new RtcpReader().reset(compound, offset, length);
+    while (reader.next()) assert.ok(reader.offset + reader.length <= compound.length);
+  }
 });
 
 test('NTP helpers: Unix ms to NTP, compact NTP, RTT from LSR/DLSR', () => {

@@ -56,8 +56,12 @@ export class RtcpReader {
 
   reset(buf: Buffer, offset = 0, length = buf.length - offset): this {
     this.buf = buf;
-    this.cursor = Math.max(0, Math.min(offset, buf.length));
-    this.end = Math.max(this.cursor, Math.min(offset + Math.max(0, length), buf.length));
+    // Clamp into the buffer; NaN or fractional arguments give an empty walk.
+    const start = Number.isInteger(offset) ? Math.max(0, Math.min(offset, buf.length)) : buf.length;
+    this.cursor = start;
+    this.end = Number.isInteger(length)
+      ? Math.max(start, Math.min(start + Math.max(0, length), buf.length))
+      : start;
     this.error = RtcpError.Ok;
     return this;
   }
@@ -229,7 +233,13 @@ export function parseRtcpPacket(
   packetType: number,
   fmt: number,
 ): RtcpPacket | RtcpErrorCode {
-  if (offset < 0 || length < 4 || offset + length > buf.length) return RtcpError.TooShort;
+  if (
+    !(offset >= 0 && length >= 4 && offset + length <= buf.length) ||
+    (offset | 0) !== offset ||
+    (length | 0) !== length
+  ) {
+    return RtcpError.TooShort;
+  }
   const end = offset + length;
   switch (packetType) {
     case RtcpType.SR: {
