@@ -200,3 +200,104 @@ test('our client refuses a HelloRequest from openssl s_server with no_renegotiat
     await server.stop();
   }
 });
+
+test('small MTU: openssl reassembles our fragmented handshake messages (RSA certificate, MTU 300) both ways', {
+  timeout: 30_000,
+}, async () => {
+  const rsa = generateCertificate({ keyType: 'rsa' });
+  const rsaPeer = opensslCertificate('rsa');
+  const sizes: number[] = [];
+  const server = await udpSession({
+    role: 'server',
+    certificate: rsa,
+    mtu: 300,
+    remoteFingerprints: [{ algorithm: 'sha-256', value: fingerprint(rsaPeer.der) }],
+  });
+  const originalSend = server.socket.send.bind(server.socket);
+  server.socket.send = ((msg: Buffer, ...rest: unknown[]) => {
+    sizes.push(msg.length);
+    return (originalSend as (...a: unknown[]) => void)(msg, ...rest);
+  }) as typeof server.socket.send;
+  const client = runOpenssl([
+    's_client',
+    '-dtls1_2',
+    '-connect',
+    `127.0.0.1:${server.port}`,
+    '-use_srtp',
+    'SRTP_AEAD_AES_128_GCM',
+    '-keymatexport',
+    'EXTRACTOR-dtls_srtp',
+    '-keymatexportlen',
+    '56',
+    '-cert',
+    rsaPeer.certFile,
+    '-key',
+    rsaPeer.keyFile,
+    '-mtu',
+    '300',
+  ]);
+  try {
+    await waitConnected(server.session);
+    const [, theirs] = await client.waitFor(KEYING_MATERIAL);
+    assert.equal(
+      server.session.exportKeyingMaterial('EXTRACTOR-dtls_srtp', 56).toString('hex').toUpperCase(),
+      theirs,
+    );
+    assert.ok(sizes.length >= 6, `server datagrams: ${sizes}`);
+    assert.ok(
+      sizes.every((n) => n <= 300),
+      `server datagrams: ${sizes}`,
+    );
+  } finally {
+    await client.stop();
+    server.close();
+  }
+
+  const port = await freePort();
+  const sServer = runOpenssl([
+    's_server',
+    '-dtls1_2',
+    '-accept',
+    `127.0.0.1:${port}`,
+    '-naccept',
+    '1',
+    '-use_srtp',
+    'SRTP_AEAD_AES_128_GCM',
+    '-keymatexport',
+    'EXTRACTOR-dtls_srtp',
+    '-keymatexportlen',
+    '56',
+    '-cert',
+    rsaPeer.certFile,
+    '-key',
+    rsaPeer.keyFile,
+    '-Verify',
+    '1',
+    '-mtu',
+    '300',
+  ]);
+  const ours = await udpSession(
+    {
+      role: 'client',
+      certificate: rsa,
+      mtu: 300,
+      remoteFingerprints: [{ algorithm: 'sha-256', value: fingerprint(rsaPeer.der) }],
+    },
+    port,
+  );
+  try {
+    await sServer.waitFor(/ACCEPT/);
+    const connected = waitConnected(ours.session);
+    ours.session.start();
+    await connected;
+    const [, theirs] = await sServer.waitFor(KEYING_MATERIAL);
+    assert.equal(
+      ours.session.exportKeyingMaterial('EXTRACTOR-dtls_srtp', 56).toString('hex').toUpperCase(),
+      theirs,
+    );
+  } finally {
+    ours.close();
+    await sServer.stop();
+    rsaPeer.remove();
+  }
+});
