@@ -242,16 +242,29 @@ export class PeerLink {
       this.#consecutiveIceRestarts = 0;
       this.#clearTimer('disconnected');
       this.#clearTimer('connect');
-    } else if (state === 'failed') {
-      this.#clearTimer('disconnected');
-      this.restartIce();
-    } else if (state === 'disconnected' && !this.#disconnectedTimer) {
-      // `disconnected` often heals by itself (a lost consent check); give it a moment.
-      this.#disconnectedTimer = setTimeout(() => {
-        this.#disconnectedTimer = null;
-        if (this.pc.connectionState === 'disconnected') this.restartIce();
-      }, this.#options.disconnectedRestartMs);
+    } else if (state === 'failed' || (state === 'disconnected' && !this.#disconnectedTimer)) {
+      this.#scheduleRestart(state);
     }
+  }
+
+  /**
+   * `disconnected` often heals by itself (a lost consent check), so it gets a moment first.
+   * Both ends see the breakage; the polite one waits longer, so usually only one restart offer
+   * is made and the other end simply answers it.
+   */
+  #scheduleRestart(state: 'failed' | 'disconnected'): void {
+    this.#clearTimer('disconnected');
+    const base = state === 'failed' ? 0 : this.#options.disconnectedRestartMs;
+    const delay = base + (this.#options.polite ? this.#options.disconnectedRestartMs : 0);
+    if (delay === 0) {
+      this.restartIce();
+      return;
+    }
+    this.#disconnectedTimer = setTimeout(() => {
+      this.#disconnectedTimer = null;
+      const now = this.pc.connectionState;
+      if (now === 'disconnected' || now === 'failed') this.restartIce();
+    }, delay);
   }
 
   #clearTimer(which: 'disconnected' | 'connect'): void {
