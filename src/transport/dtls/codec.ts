@@ -48,13 +48,6 @@ export class Reader {
     return v;
   }
 
-  u48(): number {
-    this.need(6);
-    const v = this.buf.readUIntBE(this.offset, 6);
-    this.offset += 6;
-    return v;
-  }
-
   /** A view (no copy) of the next n bytes. */
   bytes(n: number): Buffer {
     this.need(n);
@@ -113,13 +106,6 @@ export class Writer {
     this.ensure(3);
     this.buf.writeUIntBE(v, this.length, 3);
     this.length += 3;
-    return this;
-  }
-
-  u48(v: number): this {
-    this.ensure(6);
-    this.buf.writeUIntBE(v, this.length, 6);
-    this.length += 6;
     return this;
   }
 

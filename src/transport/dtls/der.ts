@@ -18,7 +18,6 @@ export const octetString = (b: Uint8Array): Buffer => tlv(0x04, b);
 export const utf8String = (s: string): Buffer => tlv(0x0c, Buffer.from(s, 'utf8'));
 /** [n] EXPLICIT, constructed context-specific tag. */
 export const explicit = (n: number, content: Uint8Array): Buffer => tlv(0xa0 | n, content);
-export const boolean = (v: boolean): Buffer => Buffer.from([0x01, 0x01, v ? 0xff : 0x00]);
 
 /** BIT STRING with no unused bits. */
 export const bitString = (b: Uint8Array): Buffer => tlv(0x03, Buffer.concat([Buffer.from([0]), b]));
