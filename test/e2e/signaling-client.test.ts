@@ -138,6 +138,31 @@ describe('SignalingClient against the signaling server', { timeout: 60_000 }, ()
     console.log(`pacing: ${count} signals in ${elapsedMs} ms, none refused`);
   });
 
+  test('when the server stays away it gives up after its reconnect attempts', async () => {
+    const http: Server = createServer();
+    const wss = new WebSocketServer({ server: http });
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    const port = (http.address() as AddressInfo).port;
+    const client = new SignalingClient(`ws://127.0.0.1:${port}`, {
+      createWebSocket,
+      reconnectDelaysMs: [50, 100, 150],
+      connectTimeoutMs: 500,
+    });
+    clients.push(client);
+    const states: string[] = [];
+    client.on('state', (state) => states.push(state));
+    await client.connect();
+    // The server goes away for good: its sockets die and its port stops listening.
+    for (const ws of wss.clients) ws.terminate();
+    wss.close();
+    await new Promise<void>((resolve) => http.close(() => resolve()));
+    await waitFor('the client to notice', () => states.includes('reconnecting'));
+    // Made while reconnecting: queued, and failed when the client gives up.
+    const queued = client.request('leave', {});
+    await assert.rejects(queued, { code: 'closed' });
+    assert.deepEqual(states, ['open', 'reconnecting', 'closed']);
+  });
+
   test('after a dropped socket it reconnects and resumes the same peer', async () => {
     const a = await connected();
     const b = await connected({ reconnectDelaysMs: [100, 200, 400] });
