@@ -174,19 +174,39 @@ for (const profile of PROFILES) {
 
 test('SSRC state is bounded; forged packets create no state; removeSsrc frees a slot', () => {
   const { tx, rx } = pair('AEAD_AES_128_GCM', 4);
-  for (let ssrc = 1; ssrc <= 4; ssrc++)
+  for (let ssrc = 1; ssrc <= 2; ssrc++)
     assert.ok(Buffer.isBuffer(rx.unprotectRtp(protect(tx, rtp(1, ssrc)))));
-  assert.equal(tx.protectRtp(rtp(1, 5)), SrtpError.SsrcLimit);
   const { tx: other } = pair('AEAD_AES_128_GCM');
-  // Garbage under 1000 new SSRCs: no state created, nothing accepted.
-  for (let ssrc = 100; ssrc < 1100; ssrc++)
+  // Packets under 1000 new SSRCs that do not authenticate: rejected, no state created.
+  for (let ssrc = 100; ssrc < 1100; ssrc++) {
     assert.equal(rx.unprotectRtp(protect(other, rtp(1, ssrc))), SrtpError.AuthFailed);
-  assert.equal(rx.ssrcCount, 4);
+  }
+  assert.equal(rx.ssrcCount, 2);
+  for (let ssrc = 3; ssrc <= 4; ssrc++)
+    assert.ok(Buffer.isBuffer(rx.unprotectRtp(protect(tx, rtp(1, ssrc)))));
+  // Full: a fifth SSRC is refused on both sides, before any crypto, leaving the input untouched.
+  assert.equal(tx.protectRtp(rtp(1, 5)), SrtpError.SsrcLimit);
+  const { tx: tx5 } = pair('AEAD_AES_128_GCM');
+  const wire5 = protect(tx5, rtp(1, 5));
+  const copy5 = Buffer.from(wire5);
+  assert.equal(rx.unprotectRtp(wire5), SrtpError.SsrcLimit);
+  assert.deepEqual(wire5, copy5);
+  assert.equal(
+    rx.unprotectRtcp(
+      Buffer.from(tx5.protectRtcp(Buffer.from(`81c9000700000005${'0'.repeat(48)}`, 'hex')) as Buffer),
+    ),
+    SrtpError.SsrcLimit,
+  );
+  assert.equal(rx.counters.ssrcLimit, 2);
   tx.removeSsrc(4);
   rx.removeSsrc(4);
   const w = protect(tx, rtp(1, 5));
   assert.ok(Buffer.isBuffer(rx.unprotectRtp(w)));
   assert.equal(rx.ssrcCount, 4);
+  // The allocation-free variant: plaintext length, or the negated error code.
+  const again = protect(tx, rtp(2, 5));
+  assert.equal(rx.unprotectRtpInPlace(again), rtp(2, 5).length);
+  assert.equal(rx.unprotectRtpInPlace(protect(tx, rtp(2, 5))), -SrtpError.Replayed);
 });
 
 test('SrtpSession from DTLS keying material: client and server talk both ways', () => {

@@ -229,12 +229,23 @@ export class SrtpContext {
    * `pkt` without the tag; on failure `pkt` is unchanged and an SrtpError code is returned.
    */
   unprotectRtp(pkt: Buffer): Buffer | SrtpErrorCode {
+    const n = this.unprotectRtpInPlace(pkt);
+    return n < 0 ? (-n as SrtpErrorCode) : pkt.subarray(0, n);
+  }
+
+  /**
+   * unprotectRtp without creating the result view: the plaintext length (the packet is
+   * pkt[0, n)), or the negated SrtpError code. For loops that reuse an RtpView over `pkt`.
+   */
+  unprotectRtpInPlace(pkt: Buffer): number {
     const tagLength = this.profile.rtpTagLength;
     const len = pkt.length - tagLength;
     const headerLength = rtpHeaderLength(pkt, len);
-    if (headerLength < 0) return this.fail(SrtpError.Malformed);
+    if (headerLength < 0) return -this.fail(SrtpError.Malformed);
     const ssrc = readU32(pkt, 8);
     const known = this.ssrcs.get(ssrc);
+    // Checked before decrypting: a full table must not cost crypto, and pkt stays untouched.
+    if (known === undefined && this.ssrcs.size >= this.maxSsrcs) return -this.fail(SrtpError.SsrcLimit);
     const state = known ?? this.scratchFor(ssrc);
     const replay = state.rtpReplay;
     const index = estimateSrtpIndex(replay.highest, (pkt[2]! << 8) | pkt[3]!);
@@ -246,19 +257,16 @@ export class SrtpContext {
       // lost for good; only the tag can make it pass.
       const next = index + 65536;
       if (known === undefined || !this.openRtp(pkt, len, headerLength, state, next)) {
-        if (check === ReplayCheck.Replayed) return this.fail(SrtpError.Replayed);
-        return this.fail(check === ReplayCheck.TooOld ? SrtpError.TooOld : SrtpError.AuthFailed);
+        if (check === ReplayCheck.Replayed) return -this.fail(SrtpError.Replayed);
+        return -this.fail(check === ReplayCheck.TooOld ? SrtpError.TooOld : SrtpError.AuthFailed);
       }
       accepted = next;
       this.counters.rocResync++;
     }
-    if (known === undefined) {
-      const created = this.createState(ssrc);
-      if (created === undefined) return this.fail(SrtpError.SsrcLimit);
-      created.rtpReplay.accept(accepted);
-    } else replay.accept(accepted);
+    if (known === undefined) this.createState(ssrc)!.rtpReplay.accept(accepted);
+    else replay.accept(accepted);
     this.counters.rtpUnprotected++;
-    return pkt.subarray(0, len);
+    return len;
   }
 
   /** Encrypt and authenticate an RTCP (compound) packet; the input is not modified. */
@@ -302,8 +310,9 @@ export class SrtpContext {
     const tagLength = this.profile.rtcpTagLength;
     const len = pkt.length - tagLength - 4;
     if (len < 8 || pkt[0]! >> 6 !== 2) return this.fail(SrtpError.Malformed);
-    const ssrc = pkt.readUInt32BE(4);
+    const ssrc = readU32(pkt, 4);
     const known = this.ssrcs.get(ssrc);
+    if (known === undefined && this.ssrcs.size >= this.maxSsrcs) return this.fail(SrtpError.SsrcLimit);
     const state = known ?? this.scratchFor(ssrc);
     // AEAD: ... | tag | E+index. AES-CM: ... | E+index | tag.
     const trailerAt = this.profile.aead ? pkt.length - 4 : len;
@@ -345,11 +354,8 @@ export class SrtpContext {
         pkt.set(decipher.update(pkt.subarray(8, len)), 8);
       }
     }
-    if (known === undefined) {
-      const created = this.createState(ssrc);
-      if (created === undefined) return this.fail(SrtpError.SsrcLimit);
-      created.rtcpReplay.accept(index);
-    } else state.rtcpReplay.accept(index);
+    if (known === undefined) this.createState(ssrc)!.rtcpReplay.accept(index);
+    else state.rtcpReplay.accept(index);
     this.counters.rtcpUnprotected++;
     return pkt.subarray(0, len);
   }

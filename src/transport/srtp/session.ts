@@ -41,6 +41,10 @@ export class SrtpSession {
   unprotectRtp(pkt: Buffer): Buffer | SrtpErrorCode {
     return this.inbound.unprotectRtp(pkt);
   }
+  /** The plaintext length after decrypting in place, or the negated SrtpError code. */
+  unprotectRtpInPlace(pkt: Buffer): number {
+    return this.inbound.unprotectRtpInPlace(pkt);
+  }
   protectRtcp(pkt: Buffer): Buffer | SrtpErrorCode {
     return this.outbound.protectRtcp(pkt);
   }
