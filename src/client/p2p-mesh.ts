@@ -25,10 +25,6 @@ export class P2PMesh {
     this.#options = options;
   }
 
-  get localPeerId(): string {
-    return this.#options.localPeerId;
-  }
-
   get links(): ReadonlyMap<string, PeerLink> {
     return this.#links;
   }

@@ -71,10 +71,6 @@ export class PeerLink {
     }
   }
 
-  get polite(): boolean {
-    return this.#options.polite;
-  }
-
   /** ICE restarts this link has made, for whatever reason. */
   get iceRestarts(): number {
     return this.#iceRestarts;

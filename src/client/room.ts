@@ -13,7 +13,7 @@ import { type ConnectionStats, sampleConnectionStats } from './stats.js';
 export interface RoomOptions {
   /** Shown to the others; default: the token's name claim. */
   displayName?: string;
-  /** Tracks to send from the start (same as calling `publish` right after connecting). */
+  /** Tracks to send from the start (as `publish` right after connecting; ignored if the token may not publish). */
   stream?: MediaStream;
   /** Only relayed candidates (`iceTransportPolicy: 'relay'`): all media goes through TURN. */
   relayOnly?: boolean;
@@ -165,7 +165,8 @@ export class Room extends Emitter<RoomEvents> {
     });
     signaling.resume = () => this.#resume();
 
-    if (options.stream) this.publish(options.stream);
+    // A token without publish rights still joins, to watch.
+    if (options.stream && this.permissions.publish) this.publish(options.stream);
     // We are the newcomer: we make the first offer to everyone already in.
     for (const peer of joined.peers) this.#addParticipant(peer.peerId, peer.displayName, true);
     const interval = options.statsIntervalMs ?? 1000;
