@@ -243,8 +243,9 @@ export class Router<RouterAppData extends AppData = AppData> extends EnhancedEve
       transportId,
       webRtcServerId: webRtcServer?.id,
       listenInfos: infos,
-      enableUdp: webRtcServer ? (enableUdp ?? true) : udp,
-      enableTcp: webRtcServer ? (enableTcp ?? true) : tcp,
+      // listenInfos and a WebRtcServer list their protocols: both are on unless disabled.
+      enableUdp: listenIps ? udp : (enableUdp ?? true),
+      enableTcp: listenIps ? tcp : (enableTcp ?? true),
       preferUdp,
       preferTcp,
       initialAvailableOutgoingBitrate,
@@ -282,12 +283,9 @@ export class Router<RouterAppData extends AppData = AppData> extends EnhancedEve
     } = options;
     const info = udpListenInfo(listenInfo, listenIp, port);
     let rtcpInfo: TransportListenInfo | undefined;
-    if (!rtcpMux) {
-      rtcpInfo =
-        rtcpListenInfo !== undefined
-          ? normaliseListenInfo(rtcpListenInfo, ['udp'])
-          : { ...info, port: undefined };
-    }
+    // A separate RTCP socket when RTCP is not muxed, or when the application gives its address.
+    if (rtcpListenInfo !== undefined) rtcpInfo = normaliseListenInfo(rtcpListenInfo, ['udp']);
+    else if (!rtcpMux) rtcpInfo = { ...info, port: undefined };
     checkAppData(appData);
     if (enableSctp) checkSctpOptions(numSctpStreams, maxSctpMessageSize);
     if (enableSrtp && !SRTP_SUITES.includes(srtpCryptoSuite)) throw new TypeError('invalid srtpCryptoSuite');
@@ -296,7 +294,7 @@ export class Router<RouterAppData extends AppData = AppData> extends EnhancedEve
       transportId,
       listenInfo: info,
       rtcpListenInfo: rtcpInfo,
-      rtcpMux: Boolean(rtcpMux),
+      rtcpMux: Boolean(rtcpMux) && rtcpInfo === undefined,
       comedia: Boolean(comedia),
       enableSctp,
       numSctpStreams,

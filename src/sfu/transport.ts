@@ -284,6 +284,8 @@ export abstract class Transport<
     checkAppData(appData);
     const params = clone(rtpParameters);
     validateRtpParameters(params);
+    // No encodings means one, demultiplexed by MID (the worker rejects it if there is no MID either).
+    if (!params.encodings || params.encodings.length === 0) params.encodings = [{}];
     if (this.overridesProducerCname) {
       // All Producers of a transport share one CNAME, as they come from one endpoint.
       if (!this.#cnameForProducers && rtpParameters.rtcp?.cname)

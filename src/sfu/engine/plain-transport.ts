@@ -101,7 +101,7 @@ export class PlainTransportEngine extends TransportEngine {
   ): Promise<PlainTransportEngine> {
     const socket = await bindUdp(init.listenInfo, ctx.portRange());
     let rtcpSocket: Socket | undefined;
-    if (!pipe && init.rtcpMux === false && init.rtcpListenInfo) {
+    if (!pipe && init.rtcpListenInfo) {
       try {
         rtcpSocket = await bindUdp(init.rtcpListenInfo, ctx.portRange());
       } catch (error) {

@@ -156,28 +156,15 @@ export class RouterEngine implements Handler, RouterLink {
   }
 
   // biome-ignore lint/suspicious/noExplicitAny: request bodies from the IPC channel.
-  async handleRequest(method: string, data: any): Promise<unknown> {
+  handleRequest(method: string, data: any): unknown {
     switch (method) {
       case 'router.dump':
         return this.#dump();
       case 'router.createWebRtcTransport':
         return this.#createWebRtcTransport(data);
       case 'router.createPlainTransport':
-      case 'router.createPipeTransport': {
-        const pipe = method === 'router.createPipeTransport';
-        const listenInfo = normaliseListenInfo(data?.listenInfo, ['udp']);
-        const rtcpListenInfo = data?.rtcpListenInfo
-          ? normaliseListenInfo(data.rtcpListenInfo, ['udp'])
-          : undefined;
-        const transport = await PlainTransportEngine.create(
-          this.#ctx,
-          this,
-          { ...data, listenInfo, rtcpListenInfo },
-          pipe,
-        );
-        this.#adopt(transport);
-        return transport.describe();
-      }
+      case 'router.createPipeTransport':
+        return this.#createPlainTransport(data, method === 'router.createPipeTransport');
       case 'router.createDirectTransport': {
         const transport = new DirectTransportEngine(
           this.#ctx,
@@ -211,6 +198,22 @@ export class RouterEngine implements Handler, RouterLink {
       default:
         throw new Error(`unknown method ${method}`);
     }
+  }
+
+  // biome-ignore lint/suspicious/noExplicitAny: request bodies from the IPC channel.
+  async #createPlainTransport(data: any, pipe: boolean): Promise<unknown> {
+    const listenInfo = normaliseListenInfo(data?.listenInfo, ['udp']);
+    const rtcpListenInfo = data?.rtcpListenInfo
+      ? normaliseListenInfo(data.rtcpListenInfo, ['udp'])
+      : undefined;
+    const transport = await PlainTransportEngine.create(
+      this.#ctx,
+      this,
+      { ...data, listenInfo, rtcpListenInfo },
+      pipe,
+    );
+    this.#adopt(transport);
+    return transport.describe();
   }
 
   // biome-ignore lint/suspicious/noExplicitAny: request bodies from the IPC channel.

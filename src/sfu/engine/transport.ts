@@ -404,11 +404,6 @@ export abstract class TransportEngine implements Handler, RtpSender, DataSender 
       if (!this.sctpParameters) throw new Error('SCTP not enabled in this transport');
       params = structuredClone(data.sctpStreamParameters);
       validateSctpStreamParameters(params!);
-      if (params!.streamId < 0 || params!.streamId >= this.sctpParameters.MIS) {
-        throw new TypeError(
-          `streamId out of range [streamId:${params!.streamId}, MIS:${this.sctpParameters.MIS}]`,
-        );
-      }
       if (this.#sctpStreamIds.has(params!.streamId))
         throw new Error(`streamId already in use [streamId:${params!.streamId}]`);
     } else if (data.type !== 'direct') {

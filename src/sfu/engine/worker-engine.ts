@@ -70,15 +70,21 @@ export class WorkerEngine {
     }
     if (message.kind !== 'request' || typeof message.id !== 'number') return;
     const { id, method, handlerId, data } = message;
-    Promise.resolve()
-      .then(() => this.#dispatch(method, handlerId, data))
-      .then(
-        (result) => this.#send({ kind: 'response', id, data: result }),
-        (error: unknown) => {
-          const err = error instanceof Error ? error : new Error(String(error));
-          this.#send({ kind: 'error', id, errorName: err.name, message: err.message });
-        },
-      );
+    const fail = (error: unknown) => {
+      const err = error instanceof Error ? error : new Error(String(error));
+      this.#send({ kind: 'error', id, errorName: err.name, message: err.message });
+    };
+    // Synchronous handlers run now, so requests and notifications keep their order.
+    let result: unknown;
+    try {
+      result = this.#dispatch(method, handlerId, data);
+    } catch (error) {
+      fail(error);
+      return;
+    }
+    if (result instanceof Promise)
+      result.then((value) => this.#send({ kind: 'response', id, data: value }), fail);
+    else this.#send({ kind: 'response', id, data: result });
   }
 
   // biome-ignore lint/suspicious/noExplicitAny: request bodies come from the IPC channel.
@@ -90,7 +96,7 @@ export class WorkerEngine {
   }
 
   // biome-ignore lint/suspicious/noExplicitAny: as above.
-  async #handleWorkerRequest(method: string, data: any): Promise<unknown> {
+  #handleWorkerRequest(method: string, data: any): unknown {
     switch (method) {
       case 'worker.dump':
         return {
@@ -131,17 +137,8 @@ export class WorkerEngine {
         }
         if (Array.isArray(data?.logTags)) this.#settings.logTags = data.logTags;
         return undefined;
-      case 'worker.createWebRtcServer': {
-        const id = String(data?.webRtcServerId);
-        if (this.#webRtcServers.has(id)) throw new Error('a WebRtcServer with same id already exists');
-        if (!Array.isArray(data?.listenInfos) || data.listenInfos.length === 0)
-          throw new TypeError('missing listenInfos');
-        const infos = data.listenInfos.map((info: unknown) => normaliseListenInfo(info));
-        const server = await WebRtcServerEngine.create(this.#ctx, id, infos);
-        this.#webRtcServers.set(id, server);
-        this.#handlers.set(id, server);
-        return undefined;
-      }
+      case 'worker.createWebRtcServer':
+        return this.#createWebRtcServer(data);
       case 'worker.closeWebRtcServer': {
         const server = this.#webRtcServers.get(String(data?.webRtcServerId));
         if (server) {
@@ -179,5 +176,17 @@ export class WorkerEngine {
       default:
         throw new Error(`unknown method ${method}`);
     }
+  }
+
+  // biome-ignore lint/suspicious/noExplicitAny: as above.
+  async #createWebRtcServer(data: any): Promise<void> {
+    const id = String(data?.webRtcServerId);
+    if (this.#webRtcServers.has(id)) throw new Error('a WebRtcServer with same id already exists');
+    if (!Array.isArray(data?.listenInfos) || data.listenInfos.length === 0)
+      throw new TypeError('missing listenInfos');
+    const infos = data.listenInfos.map((info: unknown) => normaliseListenInfo(info));
+    const server = await WebRtcServerEngine.create(this.#ctx, id, infos);
+    this.#webRtcServers.set(id, server);
+    this.#handlers.set(id, server);
   }
 }
