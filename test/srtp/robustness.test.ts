@@ -289,3 +289,22 @@ test('fuzz: random, bit-flipped and truncated input never throws and is never ac
     for (const v of valid) assert.ok(Buffer.isBuffer(rx.unprotectRtp(Buffer.from(v))));
   }
 });
+
+test('protect with an explicit length equals protecting the exact packet', () => {
+  for (const profile of PROFILES) {
+    const p = SRTP_PROFILES[profile];
+    const masterKey = randomBytes(p.keyLength);
+    const masterSalt = randomBytes(p.saltLength);
+    const a = new SrtpContext({ profile, masterKey, masterSalt });
+    const b = new SrtpContext({ profile, masterKey, masterSalt });
+    const packet = rtp(77, 0xabc, 300);
+    const roomy = Buffer.concat([packet, randomBytes(100)]);
+    assert.deepEqual(a.protectRtp(roomy, packet.length), b.protectRtp(packet));
+    const rr = Buffer.from(`81c9000700000abc${'11'.repeat(24)}`, 'hex');
+    assert.deepEqual(a.protectRtcp(Buffer.concat([rr, randomBytes(9)]), rr.length), b.protectRtcp(rr));
+    for (const bad of [-1, packet.length + 101, 1.5, Number.NaN]) {
+      assert.equal(a.protectRtp(roomy, bad), SrtpError.Malformed);
+      assert.equal(a.protectRtcp(roomy, bad), SrtpError.Malformed);
+    }
+  }
+});

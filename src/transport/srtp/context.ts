@@ -191,9 +191,14 @@ export class SrtpContext {
     return true;
   }
 
-  /** Encrypt and authenticate an RTP packet; the input is not modified. */
-  protectRtp(pkt: Buffer): Buffer | SrtpErrorCode {
-    const len = pkt.length;
+  /**
+   * Encrypt and authenticate the RTP packet pkt[0, length); the input is not modified. `length`
+   * lets a caller protect a packet inside a larger reused buffer without making a view.
+   */
+  protectRtp(pkt: Buffer, length: number = pkt.length): Buffer | SrtpErrorCode {
+    if (!(length >= 0 && length <= pkt.length) || (length | 0) !== length)
+      return this.fail(SrtpError.Malformed);
+    const len = length;
     const headerLength = rtpHeaderLength(pkt, len);
     if (headerLength < 0) return this.fail(SrtpError.Malformed);
     const state = this.stateFor(readU32(pkt, 8));
@@ -209,12 +214,12 @@ export class SrtpContext {
     if (this.profile.aead) {
       const cipher = createCipheriv(this.profile.cipher as 'aes-128-gcm', this.rtpKey, iv, GCM_OPTIONS);
       cipher.setAAD(header);
-      out.set(cipher.update(pkt.subarray(headerLength)), headerLength);
+      out.set(cipher.update(pkt.subarray(headerLength, len)), headerLength);
       cipher.final();
       out.set(cipher.getAuthTag(), len);
     } else {
       const cipher = createCipheriv('aes-128-ctr', this.rtpKey, iv);
-      out.set(cipher.update(pkt.subarray(headerLength)), headerLength);
+      out.set(cipher.update(pkt.subarray(headerLength, len)), headerLength);
       const hmac = createHmac('sha1', this.rtpAuthKey!);
       hmac.update(out.subarray(0, len));
       hmac.update(this.rocBytesFor(index));
@@ -269,9 +274,11 @@ export class SrtpContext {
     return len;
   }
 
-  /** Encrypt and authenticate an RTCP (compound) packet; the input is not modified. */
-  protectRtcp(pkt: Buffer): Buffer | SrtpErrorCode {
-    const len = pkt.length;
+  /** Encrypt and authenticate the RTCP (compound) packet pkt[0, length); the input is not modified. */
+  protectRtcp(pkt: Buffer, length: number = pkt.length): Buffer | SrtpErrorCode {
+    if (!(length >= 0 && length <= pkt.length) || (length | 0) !== length)
+      return this.fail(SrtpError.Malformed);
+    const len = length;
     if (len < 8 || pkt[0]! >> 6 !== 2) return this.fail(SrtpError.Malformed);
     const ssrc = pkt.readUInt32BE(4);
     const state = this.stateFor(ssrc);
@@ -289,13 +296,13 @@ export class SrtpContext {
       aad.writeUInt32BE(eIndex, 8);
       const cipher = createCipheriv(this.profile.cipher as 'aes-128-gcm', this.rtcpKey, iv, GCM_OPTIONS);
       cipher.setAAD(aad);
-      out.set(cipher.update(pkt.subarray(8)), 8);
+      out.set(cipher.update(pkt.subarray(8, len)), 8);
       cipher.final();
       out.set(cipher.getAuthTag(), len);
       out.writeUInt32BE(eIndex, len + 16);
     } else {
       const cipher = createCipheriv('aes-128-ctr', this.rtcpKey, iv);
-      out.set(cipher.update(pkt.subarray(8)), 8);
+      out.set(cipher.update(pkt.subarray(8, len)), 8);
       out.writeUInt32BE(eIndex, len);
       const hmac = createHmac('sha1', this.rtcpAuthKey!);
       hmac.update(out.subarray(0, len + 4));

@@ -34,8 +34,8 @@ export class SrtpSession {
     });
   }
 
-  protectRtp(pkt: Buffer): Buffer | SrtpErrorCode {
-    return this.outbound.protectRtp(pkt);
+  protectRtp(pkt: Buffer, length: number = pkt.length): Buffer | SrtpErrorCode {
+    return this.outbound.protectRtp(pkt, length);
   }
   /** Decrypts in place; returns a view over `pkt` or an SrtpError code. */
   unprotectRtp(pkt: Buffer): Buffer | SrtpErrorCode {
@@ -45,8 +45,8 @@ export class SrtpSession {
   unprotectRtpInPlace(pkt: Buffer): number {
     return this.inbound.unprotectRtpInPlace(pkt);
   }
-  protectRtcp(pkt: Buffer): Buffer | SrtpErrorCode {
-    return this.outbound.protectRtcp(pkt);
+  protectRtcp(pkt: Buffer, length: number = pkt.length): Buffer | SrtpErrorCode {
+    return this.outbound.protectRtcp(pkt, length);
   }
   /** Decrypts in place; returns a view over `pkt` or an SrtpError code. */
   unprotectRtcp(pkt: Buffer): Buffer | SrtpErrorCode {
