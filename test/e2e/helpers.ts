@@ -176,8 +176,11 @@ export function launchBrowser(): Promise<Browser> {
   return chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS, timeout: 30_000 });
 }
 
-/** Tureen on loopback with free ports; TURN may relay to loopback peers. */
-export async function startServer(): Promise<TureenServer> {
+/**
+ * Tureen on loopback with free ports; TURN may relay to loopback peers. With `secret` it runs
+ * in production mode: no dev tokens, the test issues its own.
+ */
+export async function startServer(opts: { secret?: string } = {}): Promise<TureenServer> {
   await ensureWebBuild();
   return startTureen({
     host: '127.0.0.1',
@@ -186,6 +189,7 @@ export async function startServer(): Promise<TureenServer> {
     turnAllowLoopbackPeers: true,
     webRoot,
     logLevel: 'warn',
+    ...(opts.secret ? { secret: opts.secret } : {}),
   });
 }
 
@@ -195,6 +199,8 @@ export interface RoomPageOptions {
   relayOnly?: boolean;
   /** Reach TURN only over this transport (the page's `?turn=`). */
   turnTransport?: 'udp' | 'tcp';
+  /** Join with this token (the page's `?token=`) instead of a dev token. */
+  token?: string;
 }
 
 /** A page (in its own browser context) that has joined `room` through the web app's form. */
@@ -210,6 +216,7 @@ export async function openRoomPage(browser: Browser, httpUrl: string, opts: Room
   // iceFilter=loopback: only 127.0.0.1 candidates are signalled or accepted.
   const query = new URLSearchParams({ room: opts.room, name: opts.name, iceFilter: 'loopback' });
   if (opts.turnTransport) query.set('turn', opts.turnTransport);
+  if (opts.token) query.set('token', opts.token);
   await page.goto(`${httpUrl}/?${query}`);
   if (opts.relayOnly) await page.check('#relay-input');
   await page.click('#join-button');
