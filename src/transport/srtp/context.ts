@@ -162,6 +162,8 @@ export class SrtpContext {
     this.rtcpAuthKey = this.profile.aead ? undefined : createSecretKey(keys.rtcpAuthKey);
     this.ivLength = this.profile.aead ? 12 : 16;
     this.maxSsrcs = options.maxSsrcs ?? 1024;
+    if (!Number.isInteger(this.maxSsrcs) || this.maxSsrcs < 1)
+      throw new TypeError('maxSsrcs must be a positive integer');
     this.scratchState = new SsrcState(0, this.rtpSalt, this.rtcpSalt, this.ivLength);
   }
 
