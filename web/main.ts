@@ -111,7 +111,7 @@ function addRemoteTile(participant: Participant): void {
     local: false,
   });
   tile.setState(participant.connectionState);
-  tile.setVideoOff(participant.stream.getVideoTracks().length === 0);
+  tile.setVideoOff(true);
   tiles.set(participant.peerId, tile);
   grid.append(tile.element);
   updateGridSize();
@@ -190,9 +190,16 @@ function enterCall(joined: Room, displayName: string): void {
   joined.on('connectionStateChanged', ({ participant, state }) =>
     tiles.get(participant.peerId)?.setState(state),
   );
-  joined.on('track', ({ participant }) => {
+  joined.on('track', ({ participant, track }) => {
     const tile = tiles.get(participant.peerId);
-    tile?.setVideoOff(participant.stream.getVideoTracks().length === 0);
+    // A remote track is muted while its sender sends nothing (e.g. after unpublishing).
+    const showPicture = () =>
+      tile?.setVideoOff(
+        !participant.stream.getVideoTracks().some((t) => t.readyState === 'live' && !t.muted),
+      );
+    track.addEventListener('mute', showPicture);
+    track.addEventListener('unmute', showPicture);
+    showPicture();
     // Autoplay may have paused on an empty stream; a new track is a new chance.
     tile?.video.play().catch(() => {});
   });

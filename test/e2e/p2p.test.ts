@@ -135,6 +135,9 @@ if (!rerunInLoopbackNamespace(import.meta.filename)) {
         const [flow] = await measureMediaFlow(bob, [aliceId], 1000);
         return flow!.framesDecodedAfter === flow!.framesDecodedBefore ? true : undefined;
       });
+      const aliceTileAtBob = `.tile[data-peer-id="${aliceId}"]`;
+      const pictureOff = () => bob.$eval(aliceTileAtBob, (tile) => tile.classList.contains('video-off'));
+      await waitFor('Bob’s page to show Alice’s initial instead of a frozen frame', pictureOff);
       await alice.evaluate(() =>
         window.tureen.room!.publish((window as unknown as { kept: MediaStream }).kept),
       );
@@ -143,6 +146,7 @@ if (!rerunInLoopbackNamespace(import.meta.filename)) {
         return flow!.framesDecodedAfter - flow!.framesDecodedBefore >= 5 ? true : undefined;
       });
       assertMediaFlows('Bob after Alice published again', await measureMediaFlow(bob, [aliceId]));
+      assert.equal(await pictureOff(), false, 'Alice’s picture is back on Bob’s page');
     });
 
     test('ICE restart: new credentials, the link reconnects, media keeps flowing', async () => {
