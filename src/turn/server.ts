@@ -779,6 +779,14 @@ export class TurnServer {
       return;
     }
     const relayFamily = this.relayIp.includes(':') ? 2 : 1;
+    // ADDITIONAL-ADDRESS-FAMILY asks for a second, IPv6 relay (RFC 8656 §7.2); it excludes
+    // REQUESTED-ADDRESS-FAMILY. Relays here are single-family: the answer is ADDRESS-ERROR-CODE.
+    const additionalFamily = getAttribute(msg, StunAttr.AdditionalAddressFamily);
+    if (additionalFamily && (requestedFamily || additionalFamily.length !== 4 || additionalFamily[0] !== 2)) {
+      this.reject('bad-request', 'bad ADDITIONAL-ADDRESS-FAMILY');
+      endpoint.send(this.error(msg, 400, 'Bad Request', auth));
+      return;
+    }
     if (requestedFamily && (requestedFamily.length !== 4 || requestedFamily[0] !== relayFamily)) {
       this.reject('address-family');
       endpoint.send(this.error(msg, 440, 'Address Family not Supported', auth));
@@ -842,6 +850,11 @@ export class TurnServer {
       .addUint32(StunAttr.Lifetime, Math.floor(lifetimeMs / 1000))
       .addXorAddress(StunAttr.XorMappedAddress, endpoint.address, endpoint.port);
     if (reservationToken) response.addUint64(StunAttr.ReservationToken, reservationToken);
+    if (additionalFamily && relayFamily !== 2) {
+      // Family IPv6, then 440 as class and number.
+      const reason = Buffer.from('Address Family not Supported');
+      response.add(StunAttr.AddressErrorCode, Buffer.concat([Buffer.from([2, 0, 4, 40]), reason]));
+    }
     if (this.software) response.add(StunAttr.Software, this.software);
     const responseBytes = this.sign(response, auth);
     const allocation = new Allocation(
