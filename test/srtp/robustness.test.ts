@@ -308,3 +308,34 @@ test('protect with an explicit length equals protecting the exact packet', () =>
     }
   }
 });
+
+test('protectRtpParts (header + shared payload) equals protecting the assembled packet', () => {
+  for (const profile of PROFILES) {
+    const p = SRTP_PROFILES[profile];
+    const masterKey = randomBytes(p.keyLength);
+    const masterSalt = randomBytes(p.saltLength);
+    const a = new SrtpContext({ profile, masterKey, masterSalt });
+    const b = new SrtpContext({ profile, masterKey, masterSalt });
+    const rx = new SrtpContext({ profile, masterKey, masterSalt });
+    for (let seq = 65530; seq < 65545; seq++) {
+      const packet = buildRtpPacket(
+        {
+          payloadType: 96,
+          sequenceNumber: seq & 0xffff,
+          timestamp: seq,
+          ssrc: 9,
+          extensions: [{ id: 1, value: Buffer.from('7') }],
+          padding: 4,
+        },
+        randomBytes(200),
+      );
+      const headerLength = 12 + 8;
+      const parts = a.protectRtpParts(packet.subarray(0, headerLength), packet.subarray(headerLength));
+      assert.deepEqual(parts, b.protectRtp(packet));
+      assert.deepEqual(rx.unprotectRtp(Buffer.from(parts as Buffer)), packet);
+    }
+    // A header that is not exactly one RTP header is refused.
+    assert.equal(a.protectRtpParts(Buffer.alloc(11, 0x80), Buffer.alloc(10)), SrtpError.Malformed);
+    assert.equal(a.protectRtpParts(rtp(1).subarray(0, 16), Buffer.alloc(10)), SrtpError.Malformed);
+  }
+});

@@ -198,30 +198,45 @@ export class SrtpContext {
    * lets a caller protect a packet inside a larger reused buffer without making a view.
    */
   protectRtp(pkt: Buffer, length: number = pkt.length): Buffer | SrtpErrorCode {
-    if (!(length >= 0 && length <= pkt.length) || (length | 0) !== length)
+    if (!(length >= 0 && length <= pkt.length) || (length | 0) !== length) {
       return this.fail(SrtpError.Malformed);
-    const len = length;
-    const headerLength = rtpHeaderLength(pkt, len);
+    }
+    const headerLength = rtpHeaderLength(pkt, length);
     if (headerLength < 0) return this.fail(SrtpError.Malformed);
-    const state = this.stateFor(readU32(pkt, 8));
+    return this.seal(pkt.subarray(0, headerLength), pkt.subarray(headerLength, length));
+  }
+
+  /**
+   * Protect a packet given as a complete RTP header and the payload (padding included) that
+   * follows it: an SFU fanning one packet out builds each consumer's header in a small buffer and
+   * encrypts straight from the shared payload, never copying the whole plaintext.
+   */
+  protectRtpParts(header: Buffer, payload: Buffer): Buffer | SrtpErrorCode {
+    if (rtpHeaderLength(header, header.length) !== header.length) return this.fail(SrtpError.Malformed);
+    return this.seal(header, payload);
+  }
+
+  private seal(header: Buffer, payload: Buffer): Buffer | SrtpErrorCode {
+    const state = this.stateFor(readU32(header, 8));
     if (state === undefined) return this.fail(SrtpError.SsrcLimit);
-    const index = estimateSrtpIndex(state.rtpSendIndex, (pkt[2]! << 8) | pkt[3]!);
+    const index = estimateSrtpIndex(state.rtpSendIndex, (header[2]! << 8) | header[3]!);
     // A sender may resend an old packet (NACK): only a newer index moves the ROC forward.
     if (index > state.rtpSendIndex) state.rtpSendIndex = index;
+    const headerLength = header.length;
+    const len = headerLength + payload.length;
     const tagLength = this.profile.rtpTagLength;
     const out = this.allocate(len + tagLength);
-    const header = pkt.subarray(0, headerLength);
     out.set(header, 0);
     const iv = this.setRtpIv(state.rtpIv, index);
     if (this.profile.aead) {
       const cipher = createCipheriv(this.profile.cipher as 'aes-128-gcm', this.rtpKey, iv, GCM_OPTIONS);
       cipher.setAAD(header);
-      out.set(cipher.update(pkt.subarray(headerLength, len)), headerLength);
+      out.set(cipher.update(payload), headerLength);
       cipher.final();
       out.set(cipher.getAuthTag(), len);
     } else {
       const cipher = createCipheriv('aes-128-ctr', this.rtpKey, iv);
-      out.set(cipher.update(pkt.subarray(headerLength, len)), headerLength);
+      out.set(cipher.update(payload), headerLength);
       const hmac = createHmac('sha1', this.rtpAuthKey!);
       hmac.update(out.subarray(0, len));
       hmac.update(this.rocBytesFor(index));

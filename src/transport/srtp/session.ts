@@ -37,6 +37,10 @@ export class SrtpSession {
   protectRtp(pkt: Buffer, length: number = pkt.length): Buffer | SrtpErrorCode {
     return this.outbound.protectRtp(pkt, length);
   }
+  /** A complete RTP header plus the payload after it (see SrtpContext.protectRtpParts). */
+  protectRtpParts(header: Buffer, payload: Buffer): Buffer | SrtpErrorCode {
+    return this.outbound.protectRtpParts(header, payload);
+  }
   /** Decrypts in place; returns a view over `pkt` or an SrtpError code. */
   unprotectRtp(pkt: Buffer): Buffer | SrtpErrorCode {
     return this.inbound.unprotectRtp(pkt);
