@@ -172,7 +172,7 @@ test('malformed descriptions and attributes give errors, never exceptions', () =
   assert.equal(parseUintAttribute('-1'), undefined);
 });
 
-test('fuzz: 20 000 mutated offers parse or fail cleanly, and what parses round-trips', () => {
+test('fuzz: 5 000 mutated offers parse or fail cleanly, and what parses round-trips', () => {
   const base = Buffer.from(CHROMIUM_OFFER, 'utf8');
   let seed = 0x2545f491;
   const random = (n: number): number => {
@@ -183,7 +183,7 @@ test('fuzz: 20 000 mutated offers parse or fail cleanly, and what parses round-t
   };
   const alphabet = Buffer.from(' :=/;\r\n0123456789abcmvtaxyz~*-');
   let ok = 0;
-  for (let i = 0; i < 20_000; i++) {
+  for (let i = 0; i < 5_000; i++) {
     const mutated = Buffer.from(base);
     const edits = 1 + random(8);
     for (let e = 0; e < edits; e++) mutated[random(mutated.length)] = alphabet[random(alphabet.length)]!;
@@ -212,7 +212,7 @@ test('fuzz: 20 000 mutated offers parse or fail cleanly, and what parses round-t
       }
     }
   }
-  assert.ok(ok > 1000, `a fair share of mutants still parse (${ok})`);
+  assert.ok(ok > 250, `a fair share of mutants still parse (${ok})`);
 });
 
 test('answer to the Chromium offer: opus and VP8 accepted, data channel rejected, ice-lite', () => {
