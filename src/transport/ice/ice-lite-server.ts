@@ -64,6 +64,15 @@ const UNDERSTOOD_ATTRIBUTES: ReadonlySet<number> = new Set([
   StunAttr.IceControlling,
 ]);
 
+/** RFC 8839 §5.4: ufrag ≥ 4 and password ≥ 22 characters; a colon would break USERNAME parsing. */
+function checkCredentials(usernameFragment: string, password: string): void {
+  if (usernameFragment.length < 4 || usernameFragment.length > 256 || usernameFragment.includes(':')) {
+    throw new TypeError('usernameFragment must be 4..256 characters without a colon');
+  }
+  if (password.length < 22 || password.length > 256)
+    throw new TypeError('ICE password must be 22..256 characters');
+}
+
 interface TupleEntry {
   tuple: IceTuple;
   /** performance.now() of the last authenticated request on this tuple. */
@@ -94,8 +103,7 @@ export class IceLiteServer extends EventEmitter<IceLiteServerEvents> implements 
     const generated = generateIceParameters();
     this.ufrag = options.usernameFragment ?? generated.usernameFragment;
     this.pwd = options.password ?? generated.password;
-    if (this.ufrag.length < 4 || this.ufrag.includes(':')) throw new TypeError('bad usernameFragment');
-    if (this.pwd.length < 22) throw new TypeError('ICE password must be at least 22 characters');
+    checkCredentials(this.ufrag, this.pwd);
     this.ufragBytes = Buffer.from(this.ufrag, 'utf8');
     this.key = shortTermKey(this.pwd);
     this.remoteUfrag = options.remoteUsernameFragment;
@@ -140,6 +148,7 @@ export class IceLiteServer extends EventEmitter<IceLiteServerEvents> implements 
    */
   restart(parameters: IceParameters = generateIceParameters()): IceParameters {
     if (this.currentState === 'closed') throw new Error('IceLiteServer closed');
+    checkCredentials(parameters.usernameFragment, parameters.password);
     const old = this.ufrag;
     this.ufrag = parameters.usernameFragment;
     this.ufragBytes = Buffer.from(this.ufrag, 'utf8');
