@@ -548,6 +548,14 @@ test('BYE, FIR, XR (RRTR + DLRR) and NACK round-trip', () => {
   // The RRTR Chrome sends (RFC 3611 §4.4: BT=4, block length 2).
   const chromeRrtr = Buffer.from('80cf000400000001040000020000000100000002', 'hex');
   assert.deepEqual(only(chromeRrtr, 'xr').rrtr, { ntpSeconds: 1, ntpFraction: 2 });
+  // A packet at an offset that is not a multiple of 4 in its buffer: chunk padding is relative
+  // to the packet.
+  const sdes = buildSdes([
+    { ssrc: 1, cname: 'abc' },
+    { ssrc: 2, cname: 'defgh' },
+  ]);
+  const shifted = Buffer.concat([Buffer.alloc(2), sdes]);
+  assert.deepEqual(parseRtcpPacket(shifted, 2, sdes.length, 202, 2), only(sdes, 'sdes'));
   const lost = [1, 2, 3, 17, 18, 40, 65534, 65535, 0, 5];
   assert.deepEqual(only(buildNack(1, 2, lost), 'nack').lost, lost);
 });

@@ -264,7 +264,7 @@ export function parseRtcpPacket(
       };
     }
     case RtcpType.SDES:
-      return parseSdes(buf, offset + 4, end, fmt);
+      return parseSdes(buf, offset, end, fmt);
     case RtcpType.BYE: {
       if (length < 4 + fmt * 4) return RtcpError.Malformed;
       const ssrcs: number[] = [];
@@ -343,7 +343,13 @@ function readReportBlocks(buf: Buffer, at: number, count: number): ReportBlock[]
   return reports;
 }
 
-function parseSdes(buf: Buffer, at: number, end: number, count: number): SourceDescription | RtcpErrorCode {
+function parseSdes(
+  buf: Buffer,
+  offset: number,
+  end: number,
+  count: number,
+): SourceDescription | RtcpErrorCode {
+  let at = offset + 4;
   const chunks: SourceDescription['chunks'] = [];
   for (let c = 0; c < count; c++) {
     if (at + 4 > end) return RtcpError.Malformed;
@@ -354,8 +360,8 @@ function parseSdes(buf: Buffer, at: number, end: number, count: number): SourceD
       if (at >= end) return RtcpError.Malformed;
       const type = buf[at]!;
       if (type === 0) {
-        // The null item ends the chunk, which is then padded to a 32-bit boundary.
-        at = (at + 4) & ~3;
+        // The null item ends the chunk, which is then padded to a 32-bit boundary of the packet.
+        at = offset + ((at - offset + 4) & ~3);
         break;
       }
       if (at + 2 > end) return RtcpError.Malformed;
