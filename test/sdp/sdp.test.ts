@@ -270,6 +270,27 @@ test('answer to the Chromium offer: opus and VP8 accepted, data channel rejected
   assert.equal(result.sections[2]?.accepted, false);
 });
 
+test('without an offered BUNDLE group only the first acceptable section is accepted, and no group is added', () => {
+  const unbundled = CHROMIUM_OFFER.split('\r\n')
+    .filter((line) => !line.startsWith('a=group:'))
+    .join('\r\n');
+  const result = buildAnswer(unbundled, {
+    usernameFragment: 'ourUfragXYZ1',
+    password: 'ourPasswordThatIsLongEnough1234',
+    fingerprint: { algorithm: 'sha-256', value: 'AA:BB' },
+    preferredDtlsRole: 'client',
+    candidates: [],
+  });
+  assert.deepEqual(
+    result.sections.map((s) => s.accepted),
+    [true, false, false],
+  );
+  const answer = parsed(result.sdp);
+  assert.equal(findAttribute(answer.attributes, 'group'), undefined);
+  assert.equal(answer.media[1]!.port, 0);
+  assert.equal(findAttribute(answer.media[0]!.attributes, 'setup'), 'active');
+});
+
 // libwebrtc (wrtc) can segfault in its teardown at natural process exit; exit explicitly once
 // the test runner has reported (its beforeExit handler was registered first).
 process.on('beforeExit', () => process.exit(process.exitCode ?? 0));

@@ -224,7 +224,9 @@ export function buildAnswer(
     const mid = findAttribute(media.attributes, 'mid') ?? String(index);
     const isRtp = (media.kind === 'audio' || media.kind === 'video') && media.protocol.includes('RTP/');
     const codec = isRtp && media.port !== 0 ? pickCodec(media, codecs) : undefined;
-    const inBundle = !offeredBundle || offeredBundle.mids.includes(mid);
+    // One DTLS association over one 5-tuple: without an offered BUNDLE group only the first
+    // acceptable section can share it; the rest are rejected.
+    const inBundle = offeredBundle ? offeredBundle.mids.includes(mid) : bundled.length === 0;
     const accepted = codec !== undefined && inBundle;
     const offered = offeredDirection(media, offer);
     const sendStream = accepted ? options.sendStreams?.get(mid) : undefined;
@@ -298,7 +300,7 @@ export function buildAnswer(
     });
   });
   if (bundled.length === 0) throw new SdpNegotiationError('no acceptable media section in the offer');
-  answer.attributes.unshift({ name: 'group', value: `BUNDLE ${bundled.join(' ')}` });
+  if (offeredBundle) answer.attributes.unshift({ name: 'group', value: `BUNDLE ${bundled.join(' ')}` });
   answer.attributes.push({ name: 'msid-semantic', value: ' WMS *' });
   return { sdp: serializeSdp(answer), dtlsRole, remote, sections };
 }
