@@ -50,7 +50,7 @@ test('PlainTransport (comedia) in, PlainTransport out: RTP crosses the SFU over 
     rtpCapabilities: router1.rtpCapabilities,
   });
   const received = collect<Buffer>((l) => receiver.on('message', l), 10);
-  const tuple = new Promise((resolve) => inbound.once('tuple', resolve));
+  const tuple = new Promise<void>((resolve) => inbound.once('tuple', () => resolve()));
   for (let i = 0; i < 10; i++) {
     const packet = rtpPacket({
       payloadType: 96,
@@ -104,7 +104,7 @@ test('pipeToRouter carries RTP from a router of one worker to a Consumer in anot
     Array.from({ length: 5 }, (_, i) => `piped ${i}`),
   );
   assert.ok(packets.every((p) => p.ssrc === consumer.rtpParameters.encodings![0]!.ssrc));
-  const closed = new Promise((resolve) => consumer.once('producerclose', resolve));
+  const closed = new Promise<void>((resolve) => consumer.once('producerclose', () => resolve()));
   producer.close();
   await closed;
   sender.close();

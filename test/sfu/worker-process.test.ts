@@ -13,7 +13,7 @@ test('a worker that dies emits "died" and closes its routers only; another worke
     listenInfos: [{ protocol: 'udp', ip: '127.0.0.1' }],
   });
   const died = new Promise<Error>((resolve) => doomed.once('died', resolve));
-  const subprocessClosed = new Promise((resolve) => doomed.once('subprocessclose', resolve));
+  const subprocessClosed = new Promise<void>((resolve) => doomed.once('subprocessclose', () => resolve()));
   process.kill(doomed.pid, 'SIGKILL');
   assert.match((await died).message, /died unexpectedly/);
   await subprocessClosed;
@@ -62,7 +62,7 @@ test('worker start-up is fast enough for one worker per test', async () => {
   const elapsed = performance.now() - started;
   // Generous bound: these sources run through tsx in the child; the compiled build starts in well under 500 ms.
   assert.ok(elapsed < 5000, `worker took ${elapsed.toFixed(0)} ms to start`);
-  const closed = new Promise((resolve) => worker.once('subprocessclose', resolve));
+  const closed = new Promise<void>((resolve) => worker.once('subprocessclose', () => resolve()));
   worker.close();
   await closed;
   assert.equal(worker.died, false);
