@@ -12,6 +12,8 @@ import { fileURLToPath } from 'node:url';
 const [allocations = 50, rate = 20000, seconds = 5, payload = 200] = process.argv.slice(2).map(Number);
 const here = fileURLToPath(new URL('.', import.meta.url));
 const CLOCK_TICKS = 100;
+/** Extra node flags for our server process only, e.g. TURN_BENCH_NODE_FLAGS='--max-semi-space-size=32'. */
+const serverFlags = (process.env.TURN_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
 
 /** User and system CPU seconds of a process, all threads. */
 function cpuSeconds(pid: number): { user: number; system: number } {
@@ -132,7 +134,7 @@ async function runOurs(): Promise<Result> {
     : [];
   const server = spawn(
     process.execPath,
-    [...profile, '--import', 'tsx', `${here}turn-server.ts`, String(port), '50000', '52000'],
+    [...profile, ...serverFlags, '--import', 'tsx', `${here}turn-server.ts`, String(port), '50000', '52000'],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
     },

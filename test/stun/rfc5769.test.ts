@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import {
+  crc32,
   decodeErrorCode,
   decodeUint32,
   decodeXorAddress,
@@ -210,4 +211,11 @@ test('parser rejects malformed framing with an error value', { timeout: 5000 }, 
   ];
   for (const b of bad) assert.ok(parseStun(b) instanceof StunParseError);
   assert.ok(!(parseStun(Buffer.concat([good, Buffer.from('trail')])) instanceof StunParseError));
+});
+
+test('crc32 check value and sub-ranges', { timeout: 5000 }, () => {
+  const digits = Buffer.from('123456789');
+  assert.equal(crc32(digits), 0xcbf43926);
+  assert.equal(crc32(Buffer.concat([Buffer.from('xx'), digits, Buffer.from('y')]), 2, 11), 0xcbf43926);
+  assert.equal(crc32(Buffer.alloc(0)), 0);
 });

@@ -1,23 +1,15 @@
 /** MESSAGE-INTEGRITY (-SHA256), FINGERPRINT and credential keys (RFC 8489 §9, §14.5–14.7). */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import zlib from 'node:zlib';
 import { FINGERPRINT_XOR, HEADER_LENGTH, PasswordAlgorithm } from './constants.js';
 import type { StunMessage } from './message.js';
 
-const CRC_TABLE = (() => {
-  const table = new Int32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    table[n] = c;
-  }
-  return table;
-})();
-
-/** CRC-32 (ISO-HDLC, as in zlib) of buf[start..end). */
+/**
+ * CRC-32 (ISO-HDLC, as in zlib) of buf[start..end). zlib's native table-driven CRC (Node ≥ 20.15)
+ * is about twice as fast as a JS table loop on an 80-byte STUN message and far faster on large ones.
+ */
 export function crc32(buf: Uint8Array, start = 0, end = buf.length): number {
-  let crc = -1;
-  for (let i = start; i < end; i++) crc = CRC_TABLE[(crc ^ buf[i]!) & 0xff]! ^ (crc >>> 8);
-  return (crc ^ -1) >>> 0;
+  return zlib.crc32(start === 0 && end === buf.length ? buf : buf.subarray(start, end));
 }
 
 /** The FINGERPRINT value for a message whose header length already counts the FINGERPRINT. */
