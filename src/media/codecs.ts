@@ -1,0 +1,225 @@
+/**
+ * Keyframe and layer inspection of video RTP payloads: VP8 (RFC 7741), H264 (RFC 6184) and VP9
+ * (draft-ietf-payload-vp9). Each function is total over (buf, offset, length): it fills a
+ * reusable `PayloadInfo` and returns false on a malformed or truncated payload.
+ */
+
+/** What one RTP payload says about its frame. Reused across packets: no allocation. */
+export class PayloadInfo {
+  /** The packet carries the start of a frame (VP8 S bit with partition 0, VP9 B bit...). */
+  startOfFrame = false;
+  /** The packet starts a keyframe (VP8/VP9), or carries an IDR slice or an SPS (H264). */
+  keyFrame = false;
+  /** PictureID (7 or 15 bits), -1 when absent. */
+  pictureId = -1;
+  /** True when the PictureID is 15 bits long (M bit). */
+  pictureIdLong = false;
+  /** TL0PICIDX, -1 when absent. */
+  tl0PicIdx = -1;
+  /** Temporal layer id (TID), -1 when absent. */
+  temporalLayerId = -1;
+  /** Layer sync (VP8 Y bit, VP9 U bit): the frame depends only on the base temporal layer. */
+  layerSync = false;
+  /** VP8 KEYIDX, -1 when absent. */
+  keyIdx = -1;
+  /** VP9 spatial layer id, -1 when absent. */
+  spatialLayerId = -1;
+  /** Frame size from a keyframe header (VP8) or scalability structure (VP9); 0 when unknown. */
+  width = 0;
+  height = 0;
+  /** Byte offset (absolute) of the codec payload after the descriptor. */
+  descriptorEnd = 0;
+
+  reset(): void {
+    this.startOfFrame = false;
+    this.keyFrame = false;
+    this.pictureId = -1;
+    this.pictureIdLong = false;
+    this.tl0PicIdx = -1;
+    this.temporalLayerId = -1;
+    this.layerSync = false;
+    this.keyIdx = -1;
+    this.spatialLayerId = -1;
+    this.width = 0;
+    this.height = 0;
+    this.descriptorEnd = 0;
+  }
+}
+
+function inRange(buf: Uint8Array, offset: number, length: number): boolean {
+  return (
+    Number.isInteger(offset) &&
+    Number.isInteger(length) &&
+    offset >= 0 &&
+    length >= 0 &&
+    offset + length <= buf.length
+  );
+}
+
+/**
+ * VP8 payload descriptor (RFC 7741 §4.2) and, on the first packet of a frame, the payload
+ * header (§4.3) and keyframe header (RFC 6386 §9.1) for width and height.
+ */
+export function inspectVp8(buf: Uint8Array, offset: number, length: number, out: PayloadInfo): boolean {
+  out.reset();
+  if (!inRange(buf, offset, length) || length < 1) return false;
+  const end = offset + length;
+  const b0 = buf[offset]!;
+  let at = offset + 1;
+  if (b0 & 0x80) {
+    if (at >= end) return false;
+    const x = buf[at++]!;
+    if (x & 0x80) {
+      if (at >= end) return false;
+      const p0 = buf[at++]!;
+      if (p0 & 0x80) {
+        if (at >= end) return false;
+        out.pictureId = ((p0 & 0x7f) << 8) | buf[at++]!;
+        out.pictureIdLong = true;
+      } else out.pictureId = p0;
+    }
+    if (x & 0x40) {
+      if (at >= end) return false;
+      out.tl0PicIdx = buf[at++]!;
+    }
+    if (x & 0x30) {
+      if (at >= end) return false;
+      const tk = buf[at++]!;
+      if (x & 0x20) {
+        out.temporalLayerId = tk >> 6;
+        out.layerSync = (tk & 0x20) !== 0;
+      }
+      if (x & 0x10) out.keyIdx = tk & 0x1f;
+    }
+  }
+  out.descriptorEnd = at;
+  out.startOfFrame = (b0 & 0x10) !== 0 && (b0 & 0x07) === 0;
+  if (!out.startOfFrame || at >= end) return at <= end;
+  // Payload header: P bit clear means keyframe; a keyframe starts with the 0x9d012a start code.
+  if ((buf[at]! & 0x01) !== 0) return true;
+  if (at + 10 > end || buf[at + 3] !== 0x9d || buf[at + 4] !== 0x01 || buf[at + 5] !== 0x2a) return true;
+  out.keyFrame = true;
+  out.width = (buf[at + 6]! | (buf[at + 7]! << 8)) & 0x3fff;
+  out.height = (buf[at + 8]! | (buf[at + 9]! << 8)) & 0x3fff;
+  return true;
+}
+
+const NAL_IDR = 5;
+const NAL_SPS = 7;
+const NAL_STAP_A = 24;
+const NAL_FU_A = 28;
+
+/**
+ * H264 (RFC 6184): single NAL unit, STAP-A and FU-A. Keyframe when an IDR slice (5) or an SPS
+ * (7) starts in this packet; startOfFrame when a NAL unit (not a continuation) starts here.
+ */
+export function inspectH264(buf: Uint8Array, offset: number, length: number, out: PayloadInfo): boolean {
+  out.reset();
+  if (!inRange(buf, offset, length) || length < 1) return false;
+  const end = offset + length;
+  const nal = buf[offset]! & 0x1f;
+  out.descriptorEnd = offset;
+  if (nal >= 1 && nal <= 23) {
+    out.startOfFrame = true;
+    out.keyFrame = nal === NAL_IDR || nal === NAL_SPS;
+    return true;
+  }
+  if (nal === NAL_STAP_A) {
+    out.startOfFrame = true;
+    let at = offset + 1;
+    // Bounded by the payload: each unit advances at least 2 bytes.
+    while (at + 2 < end) {
+      const size = (buf[at]! << 8) | buf[at + 1]!;
+      if (size === 0 || at + 2 + size > end) return false;
+      const type = buf[at + 2]! & 0x1f;
+      if (type === NAL_IDR || type === NAL_SPS) out.keyFrame = true;
+      at += 2 + size;
+    }
+    return at === end;
+  }
+  if (nal === NAL_FU_A) {
+    if (length < 2) return false;
+    const fu = buf[offset + 1]!;
+    const start = (fu & 0x80) !== 0;
+    const type = fu & 0x1f;
+    out.startOfFrame = start;
+    out.keyFrame = start && (type === NAL_IDR || type === NAL_SPS);
+    return true;
+  }
+  // STAP-B, MTAP, FU-B and reserved types: not used by WebRTC (packetization-mode 0/1).
+  return false;
+}
+
+/**
+ * VP9 payload descriptor (flexible and non-flexible modes) with the scalability structure's
+ * first spatial layer size. Keyframe: not inter-predicted (P clear), start of frame (B) and
+ * spatial layer 0 (or no layer indices).
+ */
+export function inspectVp9(buf: Uint8Array, offset: number, length: number, out: PayloadInfo): boolean {
+  out.reset();
+  if (!inRange(buf, offset, length) || length < 1) return false;
+  const end = offset + length;
+  const b0 = buf[offset]!;
+  const hasPictureId = (b0 & 0x80) !== 0;
+  const interPicture = (b0 & 0x40) !== 0;
+  const hasLayers = (b0 & 0x20) !== 0;
+  const flexible = (b0 & 0x10) !== 0;
+  const beginning = (b0 & 0x08) !== 0;
+  const hasStructure = (b0 & 0x02) !== 0;
+  let at = offset + 1;
+  if (hasPictureId) {
+    if (at >= end) return false;
+    const p0 = buf[at++]!;
+    if (p0 & 0x80) {
+      if (at >= end) return false;
+      out.pictureId = ((p0 & 0x7f) << 8) | buf[at++]!;
+      out.pictureIdLong = true;
+    } else out.pictureId = p0;
+  }
+  if (hasLayers) {
+    if (at >= end) return false;
+    const l = buf[at++]!;
+    out.temporalLayerId = l >> 5;
+    out.layerSync = (l & 0x10) !== 0;
+    out.spatialLayerId = (l >> 1) & 0x07;
+    if (!flexible) {
+      if (at >= end) return false;
+      out.tl0PicIdx = buf[at++]!;
+    }
+  }
+  if (flexible && interPicture) {
+    // Up to 3 reference indices, each with an N bit saying another follows.
+    for (let i = 0; i < 3; i++) {
+      if (at >= end) return false;
+      if ((buf[at++]! & 0x01) === 0) break;
+      if (i === 2) return false;
+    }
+  }
+  if (hasStructure) {
+    if (at >= end) return false;
+    const ss = buf[at++]!;
+    const spatialLayers = (ss >> 5) + 1;
+    const hasSizes = (ss & 0x10) !== 0;
+    const hasGroup = (ss & 0x08) !== 0;
+    if (hasSizes) {
+      if (at + spatialLayers * 4 > end) return false;
+      out.width = (buf[at]! << 8) | buf[at + 1]!;
+      out.height = (buf[at + 2]! << 8) | buf[at + 3]!;
+      at += spatialLayers * 4;
+    }
+    if (hasGroup) {
+      if (at >= end) return false;
+      const pictures = buf[at++]!;
+      for (let i = 0; i < pictures; i++) {
+        if (at >= end) return false;
+        const refs = (buf[at++]! >> 2) & 0x03;
+        at += refs;
+        if (at > end) return false;
+      }
+    }
+  }
+  out.descriptorEnd = at;
+  out.startOfFrame = beginning;
+  out.keyFrame = !interPicture && beginning && out.spatialLayerId <= 0;
+  return at <= end;
+}

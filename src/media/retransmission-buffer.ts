@@ -1,0 +1,152 @@
+/**
+ * Send-side retransmission for one consumer stream: keeps the last packets sent (bounded by
+ * count and age) in pooled fixed-size slots, and answers a generic NACK (RFC 4585 §6.2.1) by
+ * re-sending each stored packet as it was, or RTX-encapsulated (RFC 4588) when the consumer
+ * negotiated RTX. A packet is re-sent at most once per RTT.
+ */
+import type { RtpView } from '../wire/rtp/rtp.js';
+
+export interface RetransmissionBufferOptions {
+  /** Packets kept; rounded up to a power of two (default 2500 → 4096 slots, at most 32768). */
+  maxPackets?: number;
+  /** Packets older than this are not re-sent (default 2000 ms). */
+  maxAgeMs?: number;
+  /** Largest packet stored; longer ones are not kept (default 1500 bytes). */
+  maxPacketSize?: number;
+  /** RTX stream: when given, retransmissions go out RTX-encapsulated. */
+  rtx?: { ssrc: number; payloadType: number; initialSequenceNumber?: number };
+  /** Receives each retransmission: `buf[0 .. length)` is the RTP packet, valid during the call. */
+  send: (buf: Buffer, length: number) => void;
+}
+
+export class RetransmissionBuffer {
+  /** Packets stored, NACKed seqs resent, NACKed seqs not found (or too old), throttled. */
+  stored = 0;
+  retransmitted = 0;
+  missing = 0;
+  throttled = 0;
+  /** Round-trip time used for the resend throttle; update from RTCP (RtpStreamSend.rtt). */
+  rttMs = 100;
+
+  private readonly mask: number;
+  private readonly maxAgeMs: number;
+  private readonly maxPacketSize: number;
+  private readonly slots: (Buffer | undefined)[];
+  private readonly slotSeq: Int32Array;
+  private readonly slotLength: Uint16Array;
+  private readonly storedAt: Float64Array;
+  private readonly resentAt: Float64Array;
+  private readonly sendFn: (buf: Buffer, length: number) => void;
+  private readonly rtxSsrc: number;
+  private readonly rtxPayloadType: number;
+  private rtxSeq: number;
+  private readonly rtxScratch: Buffer | undefined;
+
+  constructor(options: RetransmissionBufferOptions) {
+    const wanted = Math.min(32768, Math.max(16, options.maxPackets ?? 2500));
+    let size = 16;
+    while (size < wanted) size *= 2;
+    this.mask = size - 1;
+    this.maxAgeMs = options.maxAgeMs ?? 2000;
+    this.maxPacketSize = Math.min(0xffff, options.maxPacketSize ?? 1500);
+    this.slots = new Array(size).fill(undefined);
+    this.slotSeq = new Int32Array(size).fill(-1);
+    this.slotLength = new Uint16Array(size);
+    this.storedAt = new Float64Array(size);
+    this.resentAt = new Float64Array(size).fill(-Infinity);
+    this.sendFn = options.send;
+    this.rtxSsrc = (options.rtx?.ssrc ?? 0) >>> 0;
+    this.rtxPayloadType = (options.rtx?.payloadType ?? 0) & 0x7f;
+    this.rtxSeq = (options.rtx?.initialSequenceNumber ?? Math.floor(Math.random() * 0x8000)) & 0xffff;
+    this.rtxScratch = options.rtx ? Buffer.allocUnsafe(this.maxPacketSize + 2) : undefined;
+  }
+
+  get capacity(): number {
+    return this.mask + 1;
+  }
+
+  /** Store a packet as sent to the consumer (after rewriting). Copies it into a pooled slot. */
+  store(view: RtpView, nowMs: number): void {
+    const length = view.length;
+    if (length < 12 || length > this.maxPacketSize) return;
+    const seq = view.sequenceNumber;
+    const i = seq & this.mask;
+    let slot = this.slots[i];
+    if (slot === undefined) {
+      slot = Buffer.allocUnsafe(this.maxPacketSize);
+      this.slots[i] = slot;
+    }
+    view.buf.copy(slot, 0, view.offset, view.offset + length);
+    this.slotSeq[i] = seq;
+    this.slotLength[i] = length;
+    this.storedAt[i] = nowMs;
+    this.resentAt[i] = -Infinity;
+    this.stored++;
+  }
+
+  /**
+   * Serve one generic NACK packet: `buf[offset .. offset+length)` is the whole RTCP feedback
+   * packet (header, sender and media SSRC, then PID+BLP items). Returns packets re-sent.
+   */
+  handleNack(buf: Buffer, offset: number, length: number, nowMs: number): number {
+    if (
+      !(Number.isInteger(offset) && Number.isInteger(length) && offset >= 0 && offset + length <= buf.length)
+    )
+      return 0;
+    let sent = 0;
+    const end = offset + length - 3;
+    for (let at = offset + 12; at < end; at += 4) {
+      const pid = (buf[at]! << 8) | buf[at + 1]!;
+      const blp = (buf[at + 2]! << 8) | buf[at + 3]!;
+      if (this.resend(pid, nowMs)) sent++;
+      for (let bit = 0; bit < 16; bit++)
+        if (blp & (1 << bit) && this.resend((pid + bit + 1) & 0xffff, nowMs)) sent++;
+    }
+    return sent;
+  }
+
+  /** Re-send one sequence number if stored, young enough and not re-sent within an RTT. */
+  resend(seq: number, nowMs: number): boolean {
+    const i = seq & this.mask;
+    const slot = this.slots[i];
+    if (slot === undefined || this.slotSeq[i] !== seq || nowMs - this.storedAt[i]! > this.maxAgeMs) {
+      this.missing++;
+      return false;
+    }
+    if (nowMs - this.resentAt[i]! < this.rttMs) {
+      this.throttled++;
+      return false;
+    }
+    this.resentAt[i] = nowMs;
+    const length = this.slotLength[i]!;
+    const rtx = this.rtxScratch;
+    if (rtx === undefined) this.sendFn(slot, length);
+    else this.sendFn(rtx, this.encapsulate(slot, length, rtx));
+    this.retransmitted++;
+    return true;
+  }
+
+  /** Drop everything stored (e.g. the consumer's source changed for good). */
+  clear(): void {
+    this.slotSeq.fill(-1);
+  }
+
+  /** RFC 4588 §4: RTX SSRC, PT and own sequence number; the OSN in front of the payload. */
+  private encapsulate(packet: Buffer, length: number, out: Buffer): number {
+    let header = 12 + (packet[0]! & 0x0f) * 4;
+    if (packet[0]! & 0x10) header += 4 + ((packet[header + 2]! << 8) | packet[header + 3]!) * 4;
+    packet.copy(out, 0, 0, header);
+    out[header] = packet[2]!;
+    out[header + 1] = packet[3]!;
+    packet.copy(out, header + 2, header, length);
+    out[1] = (packet[1]! & 0x80) | this.rtxPayloadType;
+    this.rtxSeq = (this.rtxSeq + 1) & 0xffff;
+    out[2] = this.rtxSeq >>> 8;
+    out[3] = this.rtxSeq;
+    out[8] = this.rtxSsrc >>> 24;
+    out[9] = this.rtxSsrc >>> 16;
+    out[10] = this.rtxSsrc >>> 8;
+    out[11] = this.rtxSsrc;
+    return length + 2;
+  }
+}
