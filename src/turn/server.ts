@@ -129,6 +129,7 @@ const UDP_PROTOCOL = 17;
 const LEGACY_CHANNEL_MAX = 0x7ffe;
 const SWEEP_INTERVAL_MS = 1000;
 const RESERVATION_LIFETIME_MS = 30_000;
+const MAX_PERMISSIONS_PER_ALLOCATION = 1024;
 /** A stream client may buffer at most one maximal STUN message plus change. */
 const MAX_STREAM_BUFFER = 70 * 1024;
 /** Drop relayed data to a stream client whose socket has this much unsent. */
@@ -150,6 +151,7 @@ interface Reservation {
   socket: dgram.Socket;
   port: number;
   expiresAt: number;
+  username: string;
 }
 
 interface StreamClient {
@@ -811,12 +813,17 @@ export class TurnServer {
       } else if (evenPort) {
         relay = await this.bindRelayPort(true);
         if (relay && (evenPort[0]! & 0x80) !== 0) {
-          const next = await this.bindSpecificPort(relay.port + 1);
+          // Reserved ports count against the user's quota too, or Allocate/Refresh-0 loops could hoard them.
+          let held = 0;
+          for (const r of this.reservations.values()) if (r.username === auth.username) held++;
+          const next =
+            held < this.maxAllocationsPerUser ? await this.bindSpecificPort(relay.port + 1) : undefined;
           if (next) {
             reservationToken = randomBytes(8);
             this.reservations.set(reservationToken.toString('hex'), {
               ...next,
               expiresAt: this.now + RESERVATION_LIFETIME_MS,
+              username: auth.username,
             });
           } else {
             this.releaseRelay(relay);
@@ -940,9 +947,25 @@ export class TurnServer {
     return peers;
   }
 
+  /** Permissions per allocation are capped so one user cannot grow server memory without bound. */
+  private roomForPermissions(
+    msg: StunMessage,
+    allocation: Allocation,
+    auth: AuthResult,
+    added: number,
+  ): boolean {
+    if (allocation.permissions.size + added <= MAX_PERMISSIONS_PER_ALLOCATION) return true;
+    this.reject('insufficient-capacity', 'permission limit');
+    allocation.client.send(this.error(msg, 508, 'Insufficient Capacity', auth));
+    return false;
+  }
+
   private onCreatePermission(msg: StunMessage, allocation: Allocation, auth: AuthResult): void {
     const peers = this.peersOf(msg, allocation, auth);
     if (!peers) return;
+    let added = 0;
+    for (const peer of peers) if (!allocation.permissions.has(peer.address)) added++;
+    if (!this.roomForPermissions(msg, allocation, auth, added)) return;
     for (const peer of peers) allocation.permissions.set(peer.address, this.now + this.permissionLifetimeMs);
     allocation.client.send(this.success(msg, auth));
   }
@@ -982,6 +1005,8 @@ export class TurnServer {
       allocation.client.send(this.error(msg, 400, 'Bad Request', auth));
       return;
     }
+    if (!this.roomForPermissions(msg, allocation, auth, allocation.permissions.has(peer.address) ? 0 : 1))
+      return;
     if (byNumber) byNumber.expiresAt = this.now + this.channelLifetimeMs;
     else {
       const binding: ChannelBinding = {

@@ -180,6 +180,13 @@ test('508 when the relay port range is exhausted, and the port is reused after r
   assert.equal(relayed.port, port);
   await expectCode((await client(s)).allocate(), 508);
   assert.equal(s.stats().rejects['insufficient-capacity'], 1);
+  // Permissions per allocation are capped at 1024 distinct peer IPs.
+  for (let batch = 0; batch < 8; batch++) {
+    await first.createPermission(Array.from({ length: 128 }, (_, i) => `198.51.${batch}.${i + 1}`));
+  }
+  await expectCode(first.createPermission(['203.0.113.1']), 508);
+  await first.createPermission(['198.51.0.1']); // refreshing an existing one is fine
+  assert.equal(s.stats().permissions, 1024);
   await first.refresh(0);
   assert.equal((await (await client(s)).allocate()).relayed.port, port);
 });
