@@ -117,6 +117,16 @@ function addRemoteTile(participant: Participant): void {
   updateGridSize();
 }
 
+/** Picture or initial, mic badge: from the remote's tracks and what it says it muted. */
+function showRemoteState(participant: Participant): void {
+  const tile = tiles.get(participant.peerId);
+  if (!tile) return;
+  // A remote track is muted while its sender sends nothing (e.g. after unpublishing).
+  const sending = participant.stream.getVideoTracks().some((t) => t.readyState === 'live' && !t.muted);
+  tile.setVideoOff(participant.muted.video || !sending);
+  tile.setMicOff(participant.muted.audio);
+}
+
 function removeTile(peerId: string): void {
   tiles.get(peerId)?.element.remove();
   tiles.delete(peerId);
@@ -187,21 +197,19 @@ function enterCall(joined: Room, displayName: string): void {
 
   joined.on('participantJoined', addRemoteTile);
   joined.on('participantLeft', (p) => removeTile(p.peerId));
+  joined.on('participantMuteChanged', showRemoteState);
   joined.on('connectionStateChanged', ({ participant, state }) =>
     tiles.get(participant.peerId)?.setState(state),
   );
   joined.on('track', ({ participant, track }) => {
-    const tile = tiles.get(participant.peerId);
-    // A remote track is muted while its sender sends nothing (e.g. after unpublishing).
-    const showPicture = () =>
-      tile?.setVideoOff(
-        !participant.stream.getVideoTracks().some((t) => t.readyState === 'live' && !t.muted),
-      );
-    track.addEventListener('mute', showPicture);
-    track.addEventListener('unmute', showPicture);
-    showPicture();
+    track.addEventListener('mute', () => showRemoteState(participant));
+    track.addEventListener('unmute', () => showRemoteState(participant));
+    showRemoteState(participant);
     // Autoplay may have paused on an empty stream; a new track is a new chance.
-    tile?.video.play().catch(() => {});
+    tiles
+      .get(participant.peerId)
+      ?.video.play()
+      .catch(() => {});
   });
   joined.on('stats', (samples) => {
     for (const sample of samples) tiles.get(sample.peerId)?.setStats(sample);

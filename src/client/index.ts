@@ -7,7 +7,7 @@ export {
 } from './candidates.js';
 export { Emitter, type Listener } from './emitter.js';
 export { P2PMesh, type P2PMeshOptions, type SignalPayload } from './p2p-mesh.js';
-export { PeerLink, type PeerLinkOptions } from './peer-link.js';
+export { type ControlMessage, PeerLink, type PeerLinkOptions } from './peer-link.js';
 export {
   type MediaKind,
   type Participant,

@@ -1,6 +1,6 @@
 import type { SignalData } from '../signaling/protocol.js';
 import type { CandidateFilter } from './candidates.js';
-import { PeerLink } from './peer-link.js';
+import { type ControlMessage, PeerLink } from './peer-link.js';
 
 export type SignalPayload = Pick<SignalData, 'description' | 'candidate'>;
 
@@ -11,6 +11,7 @@ export interface P2PMeshOptions {
   disconnectedRestartMs: number;
   connectTimeoutMs: number;
   sendSignal(to: string, signal: SignalPayload): Promise<void>;
+  onControl(peerId: string, message: ControlMessage): void;
   onTrack(peerId: string, track: MediaStreamTrack): void;
   onStateChange(peerId: string, state: RTCPeerConnectionState): void;
 }
@@ -20,6 +21,7 @@ export class P2PMesh {
   readonly #options: P2PMeshOptions;
   readonly #links = new Map<string, PeerLink>();
   #localStream: MediaStream | null = null;
+  #control: ControlMessage | null = null;
 
   constructor(options: P2PMeshOptions) {
     this.#options = options;
@@ -47,11 +49,13 @@ export class P2PMesh {
       disconnectedRestartMs: options.disconnectedRestartMs,
       connectTimeoutMs: options.connectTimeoutMs,
       sendSignal: (signal) => options.sendSignal(peerId, signal),
+      onControl: (message) => options.onControl(peerId, message),
       onTrack: (track) => options.onTrack(peerId, track),
       onStateChange: (state) => options.onStateChange(peerId, state),
     });
     this.#links.set(peerId, link);
     link.setLocalStream(this.#localStream);
+    if (this.#control) link.sendControl(this.#control);
     return link;
   }
 
@@ -68,6 +72,12 @@ export class P2PMesh {
   setLocalStream(stream: MediaStream | null): void {
     this.#localStream = stream;
     for (const link of this.#links.values()) link.setLocalStream(stream);
+  }
+
+  /** Tells every peer (and later ones) our state, e.g. what we muted. */
+  broadcastControl(message: ControlMessage): void {
+    this.#control = message;
+    for (const link of this.#links.values()) link.sendControl(message);
   }
 
   /** Restarts ICE on links that are not connected, e.g. after the signaling socket came back. */

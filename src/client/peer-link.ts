@@ -18,8 +18,34 @@ export interface PeerLinkOptions {
   /** Restart ICE when a negotiated connection has not connected after this long. */
   connectTimeoutMs: number;
   sendSignal(signal: Pick<SignalData, 'description' | 'candidate'>): Promise<void>;
+  /** What the remote says about its own state on the control channel. */
+  onControl(message: ControlMessage): void;
   onTrack(track: MediaStreamTrack): void;
   onStateChange(state: RTCPeerConnectionState): void;
+}
+
+/** Peer-to-peer state that needs no server: today, whether the sender muted audio or video. */
+export interface ControlMessage {
+  type: 'mute';
+  audio: boolean;
+  video: boolean;
+}
+
+function parseControl(data: unknown): ControlMessage | undefined {
+  if (typeof data !== 'string' || data.length > 1024) return undefined;
+  try {
+    const message = JSON.parse(data) as Partial<ControlMessage>;
+    if (
+      message?.type === 'mute' &&
+      typeof message.audio === 'boolean' &&
+      typeof message.video === 'boolean'
+    ) {
+      return { type: 'mute', audio: message.audio, video: message.video };
+    }
+  } catch {
+    // Not ours; ignore.
+  }
+  return undefined;
 }
 
 /** At most this many ICE restarts in a row without reaching `connected`; then we wait for the peer. */
@@ -43,9 +69,12 @@ export class PeerLink {
   readonly #options: PeerLinkOptions;
   readonly #senders = new Map<MediaStreamTrack, RTCRtpSender>();
   #localStream: MediaStream | null = null;
+  /** Negotiated (id 0) on both ends, so opening it needs no in-band handshake. */
+  #control: RTCDataChannel | null = null;
+  #controlState: ControlMessage | null = null;
   /** True until the initial offer has been seen (non-initiator only). */
-  #holdingTracks: boolean;
-  #holdTimer: ReturnType<typeof setTimeout> | null = null;
+  #waitingForFirstOffer: boolean;
+  #firstOfferTimer: ReturnType<typeof setTimeout> | null = null;
   #makingOffer = false;
   #ignoreOffer = false;
   #isSettingRemoteAnswerPending = false;
@@ -65,10 +94,19 @@ export class PeerLink {
     this.pc.onicecandidate = ({ candidate }) => this.#onLocalCandidate(candidate);
     this.pc.ontrack = ({ track }) => options.onTrack(track);
     this.pc.onconnectionstatechange = () => this.#onConnectionState();
-    this.#holdingTracks = !options.initiator;
-    if (this.#holdingTracks) {
-      this.#holdTimer = setTimeout(() => this.#releaseTracks(), INITIAL_OFFER_WAIT_MS);
+    // The non-initiator adds nothing (tracks, control channel) until the first offer arrives.
+    this.#waitingForFirstOffer = !options.initiator;
+    if (this.#waitingForFirstOffer) {
+      this.#firstOfferTimer = setTimeout(() => this.#stopWaiting(), INITIAL_OFFER_WAIT_MS);
+    } else {
+      this.#openControl();
     }
+  }
+
+  /** Tells the peer our state; sent now if the control channel is open, else when it opens. */
+  sendControl(message: ControlMessage): void {
+    this.#controlState = message;
+    if (this.#control?.readyState === 'open') this.#control.send(JSON.stringify(message));
   }
 
   /** ICE restarts this link has made, for whatever reason. */
@@ -79,7 +117,7 @@ export class PeerLink {
   /** Sends this stream's tracks (replacing what was sent before); null sends nothing. */
   setLocalStream(stream: MediaStream | null): void {
     this.#localStream = stream;
-    if (this.#holdingTracks) return;
+    if (this.#waitingForFirstOffer) return;
     this.#syncSenders();
     // An initiator with nothing to send still offers, to receive the other side's media.
     if (this.#options.initiator && this.pc.getTransceivers().length === 0) {
@@ -110,13 +148,17 @@ export class PeerLink {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const timer of [this.#holdTimer, this.#disconnectedTimer, this.#connectTimer]) {
+    for (const timer of [this.#firstOfferTimer, this.#disconnectedTimer, this.#connectTimer]) {
       if (timer) clearTimeout(timer);
     }
     this.pc.onnegotiationneeded = null;
     this.pc.onicecandidate = null;
     this.pc.ontrack = null;
     this.pc.onconnectionstatechange = null;
+    if (this.#control) {
+      this.#control.onopen = null;
+      this.#control.onmessage = null;
+    }
     this.pc.close();
   }
 
@@ -134,12 +176,25 @@ export class PeerLink {
     }
   }
 
-  #releaseTracks(): void {
-    if (!this.#holdingTracks || this.#closed) return;
-    this.#holdingTracks = false;
-    if (this.#holdTimer) clearTimeout(this.#holdTimer);
-    this.#holdTimer = null;
+  #stopWaiting(): void {
+    if (!this.#waitingForFirstOffer || this.#closed) return;
+    this.#waitingForFirstOffer = false;
+    if (this.#firstOfferTimer) clearTimeout(this.#firstOfferTimer);
+    this.#firstOfferTimer = null;
+    this.#openControl();
     this.#syncSenders();
+  }
+
+  #openControl(): void {
+    const channel = this.pc.createDataChannel('tureen-control', { negotiated: true, id: 0 });
+    channel.onopen = () => {
+      if (this.#controlState) channel.send(JSON.stringify(this.#controlState));
+    };
+    channel.onmessage = ({ data }) => {
+      const message = parseControl(data);
+      if (message) this.#options.onControl(message);
+    };
+    this.#control = channel;
   }
 
   async #negotiate(): Promise<void> {
@@ -183,7 +238,7 @@ export class PeerLink {
       }
       if (description.type === 'offer') {
         // Our tracks join the answer: no second round of negotiation.
-        this.#releaseTracks();
+        this.#stopWaiting();
         await this.pc.setLocalDescription();
         await this.#sendDescription();
         this.#armConnectTimer();

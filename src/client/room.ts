@@ -41,6 +41,8 @@ export interface Participant {
   /** The participant's media; tracks are added as they arrive. */
   readonly stream: MediaStream;
   connectionState: ParticipantConnectionState;
+  /** What the participant says it muted (a muted track still sends silence or black). */
+  muted: Record<MediaKind, boolean>;
   /** The latest stats sample, refreshed every `statsIntervalMs`. */
   stats: ConnectionStats | undefined;
 }
@@ -52,6 +54,8 @@ export interface RoomEvents {
   participantLeft: Participant;
   track: { participant: Participant; track: MediaStreamTrack };
   connectionStateChanged: { participant: Participant; state: ParticipantConnectionState };
+  /** The participant muted or unmuted its audio or video (`participant.muted` has the state). */
+  participantMuteChanged: Participant;
   /** One sample per participant with a connection. */
   stats: ConnectionStats[];
   signalingStateChanged: SignalingState;
@@ -210,6 +214,7 @@ export class Room extends Emitter<RoomEvents> {
     for (const track of this.#localStream?.getTracks() ?? []) {
       if (track.kind === kind) track.enabled = !muted;
     }
+    this.#mesh.broadcastControl({ type: 'mute', ...this.#muted });
   }
 
   isMuted(kind: MediaKind): boolean {
@@ -258,6 +263,13 @@ export class Room extends Emitter<RoomEvents> {
       sendSignal: async (to, signal) => {
         await this.#signaling.request('signal', { to, ...signal });
       },
+      onControl: (peerId, message) => {
+        const participant = this.#participants.get(peerId);
+        if (!participant) return;
+        if (participant.muted.audio === message.audio && participant.muted.video === message.video) return;
+        participant.muted = { audio: message.audio, video: message.video };
+        this.emit('participantMuteChanged', participant);
+      },
       onTrack: (peerId, track) => this.#onTrack(peerId, track),
       onStateChange: (peerId, state) => {
         const participant = this.#participants.get(peerId);
@@ -294,6 +306,7 @@ export class Room extends Emitter<RoomEvents> {
       displayName,
       stream: new MediaStream(),
       connectionState: 'new',
+      muted: { audio: false, video: false },
       stats: undefined,
     };
     this.#participants.set(peerId, participant);
@@ -342,6 +355,7 @@ export class Room extends Emitter<RoomEvents> {
       this.#localPeerId = joined.peerId;
       this.#mesh = this.#createMesh();
       if (this.#localStream) this.#mesh.setLocalStream(this.#localStream);
+      this.#mesh.broadcastControl({ type: 'mute', ...this.#muted });
     } else {
       const present = new Set(joined.peers.map((p) => p.peerId));
       for (const peerId of [...this.#participants.keys()]) {

@@ -80,7 +80,7 @@ if (!rerunInLoopbackNamespace(import.meta.filename)) {
       );
     });
 
-    test('mute: muting the mic silences and stopping the camera blacks out the tile', async () => {
+    test('mute: the other page gets silence and black frames, and shows the muted state', async () => {
       const loud = await audioEnergyOver(bob, aliceId, 1500);
       const bright = await tileBrightness(bob, aliceId);
       assert.ok(loud > 0 && bright > 30, `before muting: energy ${loud}, brightness ${bright}`);
@@ -96,11 +96,23 @@ if (!rerunInLoopbackNamespace(import.meta.filename)) {
         return value < 5 ? value : undefined;
       });
       assert.ok(quiet < loud / 100, `muted energy ${quiet} vs ${loud}`);
+      // Alice's page told Bob's over the control channel: initial instead of black, mic badge.
+      const aliceTile = `.tile[data-peer-id="${aliceId}"]`;
+      const shownAtBob = () =>
+        bob.$eval(aliceTile, (tile) => ({
+          videoOff: tile.classList.contains('video-off'),
+          micOff: !(tile.querySelector('.mic-off') as HTMLElement).hidden,
+        }));
+      await waitFor('Bob’s page to show Alice muted', async () => {
+        const shown = await shownAtBob();
+        return shown.videoOff && shown.micOff ? true : undefined;
+      });
 
       await alice.click('#mic-button');
       await alice.click('#camera-button');
       await waitFor('Alice’s audio back at Bob', async () => (await audioEnergyOver(bob, aliceId, 500)) > 0);
       await waitFor('Alice’s video back at Bob', async () => (await tileBrightness(bob, aliceId)) > 30);
+      assert.deepEqual(await shownAtBob(), { videoOff: false, micOff: false });
       console.log(
         `mute: energy ${loud.toExponential(2)} → ${quiet.toExponential(2)}, brightness ${bright.toFixed(0)} → ${dark.toFixed(1)}`,
       );
