@@ -238,6 +238,24 @@ test('dual-stack request on an IPv4 relay: IPv4 allocation with ADDRESS-ERROR-CO
   assert.equal(getAttribute(dual, StunAttr.XorRelayedAddress)![1], 1, 'the relay is IPv4');
 });
 
+test('allocation churn leaks no relay ports or per-user counts', { timeout: 20000 }, async () => {
+  const probe = dgram.createSocket('udp4');
+  await new Promise<void>((r) => probe.bind(0, '127.0.0.1', r));
+  const low = probe.address().port;
+  probe.close();
+  // Three ports and a quota of two: a leaked port or count shows up as 508 or 486 within rounds.
+  const s = await server({ relayPortRange: [low, low + 2], maxAllocationsPerUser: 2 });
+  for (let round = 0; round < 40; round++) {
+    const c = await client(s);
+    await c.allocate();
+    assert.equal(await c.refresh(0), 0);
+    c.close();
+  }
+  assert.equal(s.stats().allocations, 0);
+  assert.equal(s.stats().rejects['insufficient-capacity'], undefined);
+  assert.equal(s.stats().rejects.quota, undefined);
+});
+
 test('441: a request signed by another user on an existing allocation', { timeout: 10000 }, async () => {
   const s = await server();
   const socket = dgram.createSocket('udp4');
