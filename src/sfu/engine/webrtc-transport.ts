@@ -85,6 +85,55 @@ export function candidatesOf(listeners: Listener[], preferUdp: boolean, preferTc
   });
 }
 
+export type DatagramHandler = (data: Buffer, tuple: Tuple, reply: (data: Buffer) => void) => void;
+
+/**
+ * Reads a listener's UDP datagrams and ICE-TCP frames (RFC 4571: a 16-bit length before each
+ * packet) and passes each with its 5-tuple and a way to answer on the same path.
+ */
+export function readListener(
+  listener: Listener,
+  ctx: EngineContext,
+  tcpConnections: Set<TcpSocket>,
+  onDatagram: DatagramHandler,
+): void {
+  const localAddress = listener.info.announcedAddress ?? listener.info.ip;
+  const local = { localIp: localAddress, localAddress, localPort: listener.port };
+  listener.udp?.on('message', (data, rinfo) => {
+    const tuple: Tuple = { ...local, remoteIp: rinfo.address, remotePort: rinfo.port, protocol: 'udp' };
+    onDatagram(data, tuple, (reply) => listener.udp?.send(reply, rinfo.port, rinfo.address));
+  });
+  listener.udp?.on('error', (error) => ctx.log.warn({ err: error }, 'UDP socket error'));
+  listener.tcp?.on('connection', (socket) => {
+    tcpConnections.add(socket);
+    socket.on('close', () => tcpConnections.delete(socket));
+    socket.on('error', () => socket.destroy());
+    const tuple: Tuple = {
+      ...local,
+      remoteIp: socket.remoteAddress,
+      remotePort: socket.remotePort,
+      protocol: 'tcp',
+    };
+    const reply = (data: Buffer) => {
+      const header = Buffer.alloc(2);
+      header.writeUInt16BE(data.length);
+      socket.write(Buffer.concat([header, data]));
+    };
+    let pending = Buffer.alloc(0);
+    socket.on('data', (chunk) => {
+      pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+      while (pending.length >= 2) {
+        const length = pending.readUInt16BE(0);
+        if (pending.length < 2 + length) break;
+        const frame = pending.subarray(2, 2 + length);
+        pending = pending.subarray(2 + length);
+        onDatagram(frame, tuple, reply);
+      }
+    });
+  });
+  listener.tcp?.on('error', (error) => ctx.log.warn({ err: error }, 'TCP server error'));
+}
+
 export interface WebRtcTransportInit extends SctpOptions {
   transportId: string;
   listeners: Listener[];
@@ -127,56 +176,12 @@ export class WebRtcTransportEngine extends TransportEngine {
     this.iceCandidates = candidatesOf(this.#listeners, Boolean(init.preferUdp), Boolean(init.preferTcp));
     this.usernameFragments = [this.iceParameters.usernameFragment];
     if (!this.#sharedSockets) {
-      for (const listener of this.#listeners) this.attachListener(listener);
+      for (const listener of this.#listeners) {
+        readListener(listener, this.ctx, this.#tcpConnections, (data, tuple, reply) =>
+          this.receiveDatagram(data, tuple, reply),
+        );
+      }
     }
-  }
-
-  /** Starts reading a socket (own sockets; a WebRtcServer routes its own by ICE username). */
-  attachListener(listener: Listener): void {
-    const localAddress = listener.info.announcedAddress ?? listener.info.ip;
-    listener.udp?.on('message', (data, rinfo) => {
-      const tuple: Tuple = {
-        localIp: localAddress,
-        localAddress,
-        localPort: listener.port,
-        remoteIp: rinfo.address,
-        remotePort: rinfo.port,
-        protocol: 'udp',
-      };
-      this.receiveDatagram(data, tuple, (reply) => listener.udp?.send(reply, rinfo.port, rinfo.address));
-    });
-    listener.udp?.on('error', (error) =>
-      this.ctx.log.warn({ err: error }, 'WebRtcTransport UDP socket error'),
-    );
-    listener.tcp?.on('connection', (socket) => {
-      this.#tcpConnections.add(socket);
-      socket.on('close', () => this.#tcpConnections.delete(socket));
-      socket.on('error', () => socket.destroy());
-      const tuple: Tuple = {
-        localIp: localAddress,
-        localAddress,
-        localPort: listener.port,
-        remoteIp: socket.remoteAddress,
-        remotePort: socket.remotePort,
-        protocol: 'tcp',
-      };
-      // RFC 4571 framing: a 16-bit length before each packet.
-      let pending = Buffer.alloc(0);
-      socket.on('data', (chunk) => {
-        pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
-        while (pending.length >= 2) {
-          const length = pending.readUInt16BE(0);
-          if (pending.length < 2 + length) break;
-          const frame = pending.subarray(2, 2 + length);
-          pending = pending.subarray(2 + length);
-          this.receiveDatagram(frame, tuple, (reply) => {
-            const header = Buffer.alloc(2);
-            header.writeUInt16BE(reply.length);
-            socket.write(Buffer.concat([header, reply]));
-          });
-        }
-      });
-    });
   }
 
   /** A datagram for this transport (own socket or routed by a WebRtcServer). */
