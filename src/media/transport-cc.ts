@@ -114,7 +114,8 @@ export interface RembSenderOptions {
 }
 
 const BUCKET_MS = 100;
-const BUCKETS = 10;
+/** Ten complete buckets make the one-second window; one more is the bucket being filled. */
+const BUCKETS = 11;
 
 /**
  * Incoming bitrate over the last second in 100 ms buckets, and a loss-driven estimate: +8 % per
@@ -149,12 +150,12 @@ export class RembSender {
     this.bucketBytes[this.bucketIndex]! += bytes;
   }
 
-  /** Bits per second arrived over the last second. */
+  /** Bits per second arrived over the last complete second (100 ms granularity). */
   incomingBitrate(nowMs: number): number {
     this.advance(nowMs);
     let sum = 0;
-    for (let i = 0; i < BUCKETS; i++) sum += this.bucketBytes[i]!;
-    return (sum * 8 * 1000) / (BUCKETS * BUCKET_MS);
+    for (let i = 0; i < BUCKETS; i++) if (i !== this.bucketIndex) sum += this.bucketBytes[i]!;
+    return (sum * 8 * 1000) / ((BUCKETS - 1) * BUCKET_MS);
   }
 
   /** A REMB for `ssrcs` when one is due, else undefined. */
