@@ -62,6 +62,18 @@ if (!rerunInLoopbackNamespace(import.meta.filename)) {
           `mesh page ${i}: ${pageFlows.map((f) => `${f.framesDecodedAfter - f.framesDecodedBefore} frames from ${f.peerId}`).join(', ')}`,
         );
       }
+
+      // At phone width the three tiles stack in one column and nothing overflows sideways.
+      await pages[0]!.setViewportSize({ width: 390, height: 844 });
+      const layout = await pages[0]!.evaluate(() => ({
+        scrollWidth: document.documentElement.scrollWidth,
+        tileLefts: [...document.querySelectorAll('.tile')].map((t) =>
+          Math.round(t.getBoundingClientRect().left),
+        ),
+      }));
+      assert.ok(layout.scrollWidth <= 390, `page is ${layout.scrollWidth} px wide`);
+      assert.equal(layout.tileLefts.length, 3);
+      assert.equal(new Set(layout.tileLefts).size, 1, `tiles at x = ${layout.tileLefts.join(', ')}`);
     });
   });
 }
