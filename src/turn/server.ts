@@ -92,7 +92,8 @@ type Reject =
   | 'no-permission'
   | 'no-channel'
   | 'bandwidth'
-  | 'stream-overflow';
+  | 'stream-overflow'
+  | 'send-queue-full';
 
 /** Comprehension-required attributes this server understands (others in a request earn 420). */
 const KNOWN_ATTRIBUTES = new Set<number>([
@@ -137,6 +138,8 @@ const MAX_STREAM_BACKLOG = 1024 * 1024;
 const PORT_BIND_ATTEMPTS = 40;
 /** Headers handed to dgram.send are not copied; rotate through enough that none is reused in flight. */
 const HEADER_RING_SIZE = 4096;
+/** Datagrams libuv may hold for the client socket before relayed data is dropped. */
+const MAX_UDP_SEND_QUEUE = 8192;
 
 /** Resolves IP literals synchronously; dgram's default lookup defers every send by a tick. */
 function literalLookup(
@@ -375,7 +378,14 @@ export class TurnServer {
       address,
       port,
       send: (message) => socket.send(message, port, address),
-      sendChannelData: (header, payload) => socket.send([header, payload], port, address),
+      sendChannelData: (header, payload) => {
+        // Sends normally complete synchronously, so the ring's header is free again at once. Queued
+        // ones keep a reference: give those their own copy, and stop queueing when overloaded.
+        const queued = socket.getSendQueueCount();
+        if (queued === 0) socket.send([header, payload], port, address);
+        else if (queued < MAX_UDP_SEND_QUEUE) socket.send([Buffer.from(header), payload], port, address);
+        else this.reject('send-queue-full');
+      },
     };
   }
 
