@@ -239,3 +239,29 @@ test('attached to an existing HTTP server: upgrades on the path only', { timeout
   await assert.rejects(TestClient.connect(port, {}, '/elsewhere'), /404/);
   assert.equal(server.stats().peers, 1);
 });
+
+test('a resumed join lists who arrived while the peer was away', { timeout: 10_000 }, async (t) => {
+  const server = await startServer({ reconnectGraceMs: 3000 });
+  const alice = await TestClient.connect(server.port);
+  let bob = await TestClient.connect(server.port);
+  const carol = await TestClient.connect(server.port);
+  t.after(async () => {
+    await Promise.all([alice.terminate(), bob.terminate(), carol.terminate()]);
+    await server.close();
+  });
+  const a = await alice.join(await token('alice', 'r'));
+  const bobToken = await token('bob', 'r');
+  const b = await bob.join(bobToken);
+  await bob.terminate();
+  const c = await carol.join(await token('carol', 'r'));
+  assert.deepEqual(
+    c.peers.map((p) => p.peerId).sort(),
+    [a.peerId, b.peerId].sort(),
+    'a peer in its grace period is still listed',
+  );
+  bob = await TestClient.connect(server.port);
+  const resumed = await bob.join(bobToken, { sessionId: b.sessionId });
+  assert.equal(resumed.peerId, b.peerId);
+  assert.deepEqual(resumed.peers.map((p) => p.peerId).sort(), [a.peerId, c.peerId].sort());
+  assert.equal(bob.notifications('peerJoined').length, 0, 'missed notifications are not replayed');
+});
