@@ -1,6 +1,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { accessSync, constants } from 'node:fs';
+import { createLogger, type Logger } from '../common/logger.js';
 import { Channel } from './channel.js';
 import { EnhancedEventEmitter } from './emitter.js';
 import { InvalidStateError } from './engine/errors.js';
@@ -76,6 +77,14 @@ export type WorkerObserverEvents = {
   newwebrtcserver: [WebRtcServer];
   newrouter: [Router];
 };
+
+let sharedWorkerLogger: Logger | undefined;
+
+/** Where worker processes' log records end up (they filter by their logLevel before sending). */
+function workerLogger(): Logger {
+  sharedWorkerLogger ??= createLogger('debug', 'tureen-sfu-worker');
+  return sharedWorkerLogger;
+}
 
 function checkPortSetting(value: unknown, name: string): number | undefined {
   if (value === undefined) return undefined;
@@ -157,6 +166,10 @@ export class Worker<WorkerAppData extends AppData = AppData> extends EnhancedEve
       if (message.kind === 'running') {
         spawnDone = true;
         this.safeEmit('@success');
+        return;
+      }
+      if (message.kind === 'log') {
+        workerLogger()[message.level]({ ...message.data, pid: this.#pid }, message.message);
         return;
       }
       this.#channel.receive(message);

@@ -1,6 +1,6 @@
-import type { Logger } from '../../common/logger.js';
 import type { DtlsFingerprint } from '../../transport/dtls/certificate.js';
 import type { PortRange } from './sockets.js';
+import type { WorkerLog } from './worker-log.js';
 
 /** Something the controlling process can address by id: a router, a transport, a producer... */
 export interface Handler {
@@ -12,7 +12,7 @@ export interface Handler {
 
 /** What every engine object gets from the worker. */
 export interface EngineContext {
-  log: Logger;
+  log: WorkerLog;
   register(id: string, handler: Handler): void;
   unregister(id: string): void;
   /** Sends an event to the API object with this id in the controlling process. */

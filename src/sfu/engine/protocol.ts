@@ -14,7 +14,8 @@ export type WorkerMessage =
   | { kind: 'running'; pid: number }
   | { kind: 'response'; id: number; data?: unknown }
   | { kind: 'error'; id: number; errorName: string; message: string }
-  | { kind: 'event'; targetId: string; event: string; data?: unknown };
+  | { kind: 'event'; targetId: string; event: string; data?: unknown }
+  | { kind: 'log'; level: 'debug' | 'warn' | 'error'; message: string; data: Record<string, unknown> };
 
 export const LOG_LEVELS = ['debug', 'warn', 'error', 'none'] as const;
 export type WorkerLogLevel = (typeof LOG_LEVELS)[number];

@@ -1,4 +1,3 @@
-import type { Logger } from '../../common/logger.js';
 import {
   type DtlsCertificate,
   fingerprints,
@@ -13,6 +12,7 @@ import { LOG_LEVELS } from './protocol.js';
 import { RouterEngine } from './router.js';
 import type { RtpCapabilities } from './rtp-parameters.js';
 import { WebRtcServerEngine } from './webrtc-server.js';
+import type { WorkerLog } from './worker-log.js';
 
 /** The worker's DTLS identity: a configured PEM pair, else a fresh self-signed ECDSA P-256 certificate. */
 function workerCertificate(settings: WorkerProcessSettings): DtlsCertificate {
@@ -29,7 +29,7 @@ function workerCertificate(settings: WorkerProcessSettings): DtlsCertificate {
  */
 export class WorkerEngine {
   readonly #send: (message: WorkerMessage) => void;
-  readonly #log: Logger;
+  readonly #log: WorkerLog;
   readonly #settings: WorkerProcessSettings;
   readonly #handlers = new Map<string, Handler>();
   readonly #routers = new Map<string, RouterEngine>();
@@ -39,7 +39,7 @@ export class WorkerEngine {
   /** Set by the media plane when it is available (see media-plane.ts). */
   mediaPlaneFactory?: WebRtcMediaPlaneFactory;
 
-  constructor(settings: WorkerProcessSettings, send: (message: WorkerMessage) => void, log: Logger) {
+  constructor(settings: WorkerProcessSettings, send: (message: WorkerMessage) => void, log: WorkerLog) {
     this.#settings = settings;
     this.#send = send;
     this.#log = log;
@@ -133,7 +133,7 @@ export class WorkerEngine {
         if (data?.logLevel !== undefined) {
           if (!LOG_LEVELS.includes(data.logLevel)) throw new TypeError('invalid logLevel');
           this.#settings.logLevel = data.logLevel;
-          this.#log.level = data.logLevel === 'none' ? 'silent' : data.logLevel;
+          this.#log.level = data.logLevel;
         }
         if (Array.isArray(data?.logTags)) this.#settings.logTags = data.logTags;
         return undefined;

@@ -3,9 +3,9 @@
  * the first argument (JSON); requests and events travel over the IPC channel.
  */
 import inspector from 'node:inspector';
-import { createLogger } from '../../common/logger.js';
 import type { ParentMessage, WorkerMessage, WorkerProcessSettings } from '../engine/protocol.js';
 import { WorkerEngine } from '../engine/worker-engine.js';
+import { WorkerLog } from '../engine/worker-log.js';
 
 // Like mediasoup-worker: these signals must not kill the worker; SIGINT and SIGTERM still do.
 for (const signal of ['SIGPIPE', 'SIGHUP', 'SIGALRM', 'SIGUSR2'] as const) process.on(signal, () => {});
@@ -20,7 +20,7 @@ const send = (message: WorkerMessage): void => {
 process.on('disconnect', () => process.exit(0));
 
 const settings = JSON.parse(process.argv[2] ?? '{}') as WorkerProcessSettings;
-const log = createLogger(settings.logLevel === 'none' ? 'silent' : settings.logLevel, 'tureen-sfu-worker');
+const log = new WorkerLog(settings.logLevel, send);
 
 // A bug in one handler must not take down every router of the worker.
 process.on('uncaughtException', (error) => log.error({ err: error }, 'uncaught exception in worker'));
