@@ -127,13 +127,11 @@ test('rewriter, retransmission buffer, receive stats, NACK generator, twcc, audi
   }
   assert.ok(valid > ROUNDS / 2);
   assert.ok(nack.pending <= 100);
-  assert.ok(
-    (rewriter.rewritten > 0 && buffer.stored === rewriter.rewritten - 0) ||
-      buffer.stored <= rewriter.rewritten,
-  );
+  assert.ok(rewriter.rewritten > 0);
+  assert.ok(buffer.stored <= rewriter.rewritten, 'stored only what was rewritten (oversized refused)');
   assert.ok(recv.packetsReceived + recv.packetsDiscarded > 0);
   assert.ok(Number.isFinite(recv.jitter) && recv.jitter >= 0);
-  assert.ok(resent >= 0 && buffer.retransmitted === resent);
+  assert.equal(buffer.retransmitted, resent);
 });
 
 test('simulcast selector: random layers and payload info never forward two layers at once', () => {
