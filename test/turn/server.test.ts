@@ -326,14 +326,15 @@ test('refresh with lifetime 0 deletes; expiry of allocations, permissions and no
 }, async () => {
   const s = await server({
     allowLoopbackPeers: true,
-    defaultLifetime: 2,
-    maxLifetime: 3,
+    // Generous margins: other work on the machine can stall this process for a second or two.
+    defaultLifetime: 4,
+    maxLifetime: 5,
     permissionLifetime: 1,
     nonceLifetimeSeconds: 1,
   });
   const c = await client(s);
   await c.allocate();
-  assert.equal(await c.refresh(100), 3, 'lifetime clamped to maxLifetime');
+  assert.equal(await c.refresh(100), 5, 'lifetime clamped to maxLifetime');
   assert.equal(await c.refresh(0), 0);
   assert.equal(s.stats().allocations, 0);
   await expectCode(c.refresh(10), 437);
@@ -352,7 +353,7 @@ test('refresh with lifetime 0 deletes; expiry of allocations, permissions and no
   peer.socket.send('late', relayed.port, '127.0.0.1');
   await waitFor(() => (s.stats().rejects['no-permission'] ?? 0) > dropsBefore, 2000, 'drop after expiry');
   await c2.createPermission(['127.0.0.1']);
-  await waitFor(() => s.stats().allocations === 0, 6000, 'allocation expiry');
+  await waitFor(() => s.stats().allocations === 0, 8000, 'allocation expiry');
   await expectCode(c2.createPermission(['127.0.0.1']), 437);
 });
 
