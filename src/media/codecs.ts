@@ -29,6 +29,9 @@ export class PayloadInfo {
   height = 0;
   /** Byte offset (absolute) of the codec payload after the descriptor. */
   descriptorEnd = 0;
+  /** Absolute offsets of the PictureID and TL0PICIDX fields (for rewriting), -1 when absent. */
+  pictureIdAt = -1;
+  tl0PicIdxAt = -1;
 
   reset(): void {
     this.startOfFrame = false;
@@ -43,6 +46,8 @@ export class PayloadInfo {
     this.width = 0;
     this.height = 0;
     this.descriptorEnd = 0;
+    this.pictureIdAt = -1;
+    this.tl0PicIdxAt = -1;
   }
 }
 
@@ -71,6 +76,7 @@ export function inspectVp8(buf: Uint8Array, offset: number, length: number, out:
     const x = buf[at++]!;
     if (x & 0x80) {
       if (at >= end) return false;
+      out.pictureIdAt = at;
       const p0 = buf[at++]!;
       if (p0 & 0x80) {
         if (at >= end) return false;
@@ -80,6 +86,7 @@ export function inspectVp8(buf: Uint8Array, offset: number, length: number, out:
     }
     if (x & 0x40) {
       if (at >= end) return false;
+      out.tl0PicIdxAt = at;
       out.tl0PicIdx = buf[at++]!;
     }
     if (x & 0x30) {
@@ -222,4 +229,50 @@ export function inspectVp9(buf: Uint8Array, offset: number, length: number, out:
   out.startOfFrame = beginning;
   out.keyFrame = !interPicture && beginning && out.spatialLayerId <= 0;
   return at <= end;
+}
+
+/**
+ * Keeps VP8 PictureID and TL0PICIDX continuous on a consumer across source switches (simulcast
+ * layer change, replaced producer), as mediasoup does: after `switchSource()` the next frame
+ * gets the last PictureID + 1 and the last TL0PICIDX + 1 (it is a keyframe, so on layer 0).
+ * Rewrites in place the fields `inspectVp8` located.
+ */
+export class Vp8DescriptorRewriter {
+  private pictureIdOffset = 0;
+  private tl0Offset = 0;
+  private lastPictureId = -1;
+  private lastTl0 = -1;
+  private syncPending = true;
+
+  switchSource(): void {
+    this.syncPending = true;
+  }
+
+  /** `info` must come from `inspectVp8` on this very packet (its field offsets are used). */
+  rewrite(buf: Uint8Array, info: PayloadInfo): void {
+    if (this.syncPending) {
+      this.syncPending = false;
+      if (info.pictureId >= 0 && this.lastPictureId >= 0)
+        this.pictureIdOffset = (this.lastPictureId + 1 - info.pictureId) & 0x7fff;
+      if (info.tl0PicIdx >= 0 && this.lastTl0 >= 0)
+        this.tl0Offset = (this.lastTl0 + 1 - info.tl0PicIdx) & 0xff;
+    }
+    const pidAt = info.pictureIdAt;
+    if (pidAt >= 0 && info.pictureId >= 0) {
+      const pid = (info.pictureId + this.pictureIdOffset) & 0x7fff;
+      if (info.pictureIdLong) {
+        buf[pidAt] = 0x80 | (pid >> 8);
+        buf[pidAt + 1] = pid;
+      } else buf[pidAt] = pid & 0x7f;
+      const diff = (pid - this.lastPictureId) & 0x7fff;
+      if (this.lastPictureId < 0 || (diff !== 0 && diff < 0x4000)) this.lastPictureId = pid;
+    }
+    const tl0At = info.tl0PicIdxAt;
+    if (tl0At >= 0 && info.tl0PicIdx >= 0) {
+      const tl0 = (info.tl0PicIdx + this.tl0Offset) & 0xff;
+      buf[tl0At] = tl0;
+      const diff = (tl0 - this.lastTl0) & 0xff;
+      if (this.lastTl0 < 0 || (diff !== 0 && diff < 0x80)) this.lastTl0 = tl0;
+    }
+  }
 }

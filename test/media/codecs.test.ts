@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { inspectH264, inspectVp8, inspectVp9, PayloadInfo } from '../../src/media/codecs.js';
+import {
+  inspectH264,
+  inspectVp8,
+  inspectVp9,
+  PayloadInfo,
+  Vp8DescriptorRewriter,
+} from '../../src/media/codecs.js';
 import { vp8Payload } from './helpers.js';
 
 test('VP8: descriptor fields, keyframe with size, inter frame, continuation', () => {
@@ -103,4 +109,32 @@ test('VP9: non-flexible keyframe with scalability structure; flexible inter fram
   assert.equal(info.descriptorEnd, 5);
   // Four P_DIFFs (N set on the third): malformed.
   assert.equal(inspectVp9(Buffer.from([0xf8, 0x11, 0x40, 0x03, 0x03, 0x03, 0x03]), 0, 7, info), false);
+});
+
+test('VP8 descriptor rewriter: PictureID and TL0PICIDX continue across a source switch', () => {
+  const info = new PayloadInfo();
+  const rewriter = new Vp8DescriptorRewriter();
+  const pass = (payload: Buffer) => {
+    assert.ok(inspectVp8(payload, 0, payload.length, info));
+    rewriter.rewrite(payload, info);
+    assert.ok(inspectVp8(payload, 0, payload.length, info));
+    return [info.pictureId, info.tl0PicIdx];
+  };
+  assert.deepEqual(
+    pass(vp8Payload({ start: true, keyFrame: true, pictureId: 0x7ffe, tl0: 255 })),
+    [0x7ffe, 255],
+  );
+  assert.deepEqual(pass(vp8Payload({ start: true, pictureId: 0x7fff, tl0: 0 })), [0x7fff, 0]);
+  rewriter.switchSource();
+  // The other stream's numbering is unrelated; the output continues.
+  assert.deepEqual(pass(vp8Payload({ start: true, keyFrame: true, pictureId: 1234, tl0: 77 })), [0, 1]);
+  assert.deepEqual(pass(vp8Payload({ start: true, pictureId: 1235, tl0: 78 })), [1, 2]);
+  // A late packet of an earlier frame maps back consistently.
+  assert.deepEqual(pass(vp8Payload({ start: false, pictureId: 1234, tl0: 77 })), [0, 1]);
+  // 7-bit PictureID is written in 7 bits.
+  const short = Buffer.from([0x90, 0x80, 0x25, 0x01]);
+  rewriter.switchSource();
+  assert.ok(inspectVp8(short, 0, short.length, info));
+  rewriter.rewrite(short, info);
+  assert.equal(short[2], 2);
 });
