@@ -88,7 +88,7 @@ export async function startTureen(opts: TureenOptions = {}): Promise<TureenServe
     ...(opts.turnUsers ? { users: opts.turnUsers } : {}),
     authSecret: turnSecret,
     allowLoopbackPeers: opts.turnAllowLoopbackPeers ?? (devMode && isLoopback(host)),
-    logger: logger.child({ component: 'turn' }),
+    logger,
   });
 
   const turnHost = urlHost(publicIp);
@@ -149,7 +149,7 @@ export async function startTureen(opts: TureenOptions = {}): Promise<TureenServe
     path: '/ws',
     secret,
     iceServers: (identity) => iceServers(identity, credentialTtl),
-    logger: logger.child({ component: 'signaling' }),
+    logger,
   });
 
   try {
