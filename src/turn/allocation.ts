@@ -26,8 +26,6 @@ export class Allocation {
   /** Channel bindings by peer IP, then port: the peer→client hot path looks up here. */
   readonly channelsByPeer = new Map<string, Map<number, ChannelBinding>>();
   expiresAt: number;
-  relayedPackets = 0;
-  relayedBytes = 0;
   /** Bandwidth cap: bytes still allowed in the current refill window (Infinity when uncapped). */
   byteBudget = Number.POSITIVE_INFINITY;
   /** Set once deleted: its relay socket is closed and stream clients must drop their reference. */
@@ -37,10 +35,8 @@ export class Allocation {
     readonly client: ClientEndpoint,
     readonly relaySocket: UdpSocket,
     readonly relayPort: number,
+    /** Later requests on this allocation must be signed by the same user (441 otherwise). */
     readonly username: string,
-    /** Long-term key of the user who made it, for responses; checked on every later request. */
-    readonly key: Buffer,
-    readonly keyIsSha256: boolean,
     /** Transaction id and response of the Allocate, for retransmissions. */
     readonly allocateTransactionId: Buffer,
     readonly allocateResponse: Buffer,

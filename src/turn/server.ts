@@ -522,8 +522,6 @@ export class TurnServer {
     }
     if (this.overBudget(allocation, length)) return;
     allocation.relaySocket.send(msg.subarray(4, 4 + length), binding.peerPort, binding.peerAddress);
-    allocation.relayedPackets++;
-    allocation.relayedBytes += length;
     this.relayedPackets++;
     this.relayedBytes += length;
   }
@@ -552,8 +550,6 @@ export class TurnServer {
         .view();
       allocation.client.send(indication);
     }
-    allocation.relayedPackets++;
-    allocation.relayedBytes += msg.length;
     this.relayedPackets++;
     this.relayedBytes += msg.length;
   }
@@ -879,8 +875,6 @@ export class TurnServer {
       relay.socket,
       relay.port,
       auth.username,
-      auth.key,
-      auth.sha256,
       Buffer.from(msg.transactionId),
       responseBytes,
       lifetimeMs,
@@ -1053,8 +1047,6 @@ export class TurnServer {
     }
     if (this.overBudget(allocation, data.length)) return;
     allocation.relaySocket.send(data, peer.port, peer.address);
-    allocation.relayedPackets++;
-    allocation.relayedBytes += data.length;
     this.relayedPackets++;
     this.relayedBytes += data.length;
   }
