@@ -126,10 +126,11 @@ export class RembSender {
   estimate: number;
   /** Set from the receiver reports' fraction lost (0..1) of the transport's streams. */
   lossFraction = 0;
+  /** Bounds of the estimate, bits/s; may be changed at any time (e.g. a transport's max incoming bitrate). */
+  minBitrate: number;
+  maxBitrate: number;
 
   private readonly senderSsrc: number;
-  private readonly minBitrate: number;
-  private readonly maxBitrate: number;
   private readonly intervalMs: number;
   private readonly bucketBytes = new Float64Array(BUCKETS);
   private bucketIndex = 0;

@@ -15,7 +15,7 @@ import { inspectVp8, PayloadInfo } from '../../src/media/codecs.js';
 import { KeyFrameRequestManager } from '../../src/media/keyframe-request-manager.js';
 import { NackGenerator } from '../../src/media/nack-generator.js';
 import { RtpStreamRecv } from '../../src/media/rtp-stream-recv.js';
-import { TransportCcGenerator } from '../../src/media/transport-cc.js';
+import { RembSender, TransportCcGenerator } from '../../src/media/transport-cc.js';
 import { WebRtcEndpoint } from '../../src/transport/endpoint/index.js';
 import { buildNack, buildPli, buildReceiverReport, type ReportBlock } from '../../src/wire/rtp/rtcp.js';
 import { RtpError, RtpView } from '../../src/wire/rtp/rtp.js';
@@ -26,6 +26,14 @@ const TWCC_URI = 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-ex
 const OUR_SSRC = 0x7e57c0de;
 const WIDTH = 320;
 const HEIGHT = 240;
+
+/** Adds goog-remb for `vp8` to our endpoint's answer. */
+function extendAnswerRemb(answer: string, vp8: number): string {
+  return answer.replace(
+    `a=rtpmap:${vp8} VP8/90000\r\n`,
+    `a=rtpmap:${vp8} VP8/90000\r\na=rtcp-fb:${vp8} goog-remb\r\n`,
+  );
+}
 
 /** Adds RTX for `vp8` and transport-cc (extension `twccId`) to our endpoint's answer. */
 function extendAnswer(answer: string, vp8: number, rtx: number, twccId: number): string {
@@ -222,6 +230,53 @@ test('libwebrtc VP8 → endpoint: parsing, NACK/RTX recovery, PLI → keyframe, 
       ),
       `availableOutgoingBitrate ${available}`,
     );
+  } finally {
+    for (const t of timers) clearInterval(t);
+    sender.close();
+    endpoint.close();
+  }
+});
+
+test('libwebrtc obeys our REMB: capped, then allowed to grow', { timeout: 40_000 }, async () => {
+  const endpoint = await WebRtcEndpoint.create({ listenInfos: [{ protocol: 'udp', ip: '127.0.0.1' }] });
+  const sender = new WrtcVideoSender(640, 480);
+  const timers: NodeJS.Timeout[] = [];
+  try {
+    const offer = await sender.offer();
+    const vp8 = Number(/a=rtpmap:(\d+) VP8\/90000/.exec(offer)![1]);
+    const mediaSsrc = Number(/a=ssrc-group:FID (\d+) (\d+)/.exec(offer)![1]);
+    await sender.accept(extendAnswerRemb(endpoint.answer(offer), vp8));
+    const remb = new RembSender({
+      senderSsrc: OUR_SSRC,
+      initialBitrate: 120_000,
+      maxBitrate: 120_000,
+      intervalMs: 250,
+    });
+    let packets = 0;
+    endpoint.onRtp = (packet) => {
+      packets++;
+      remb.record(packet.length, performance.now());
+    };
+    timers.push(
+      setInterval(() => {
+        const p = remb.maybeBuild(performance.now(), [mediaSsrc]);
+        if (p) endpoint.sendRtcp(p);
+      }, 50),
+    );
+    let available: number | undefined;
+    const poll = (ok: (a: number) => boolean) => {
+      void candidatePairStats(sender.pc).then((s) => {
+        available = s.available;
+      });
+      return available !== undefined && ok(available);
+    };
+    assert.ok(await waitFor(() => packets > 50, 15_000), 'media flows');
+    assert.ok(await waitFor(() => poll((a) => a <= 120_000), 8000, 250), `capped by REMB: ${available}`);
+    // Lift the cap: our estimate grows with what arrives, and libwebrtc follows it past its
+    // 300 kbps start value.
+    remb.maxBitrate = 3_000_000;
+    assert.ok(await waitFor(() => poll((a) => a > 300_000), 15_000, 250), `grows with REMB: ${available}`);
+    assert.ok(remb.estimate >= available!, 'never above what we announced');
   } finally {
     for (const t of timers) clearInterval(t);
     sender.close();
