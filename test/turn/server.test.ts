@@ -5,11 +5,13 @@ import { TurnClient, TurnRequestError, TurnServer, turnRestCredentials } from '.
 import {
   getAttribute,
   longTermKey,
+  PasswordAlgorithm,
   StunAttr,
   StunBuilder,
   StunClass,
   StunMethod,
   verifyMessageIntegrity,
+  verifyMessageIntegritySha256,
 } from '../../src/wire/stun/index.js';
 import { errorCodeOf, rawRequest, udpPeer, waitFor } from './helpers.js';
 
@@ -254,6 +256,38 @@ test('allocation churn leaks no relay ports or per-user counts', { timeout: 2000
   assert.equal(s.stats().allocations, 0);
   assert.equal(s.stats().rejects['insufficient-capacity'], undefined);
   assert.equal(s.stats().rejects.quota, undefined);
+});
+
+test('MESSAGE-INTEGRITY-SHA256 with a SHA-256 long-term key is accepted and answered in kind', {
+  timeout: 10000,
+}, async () => {
+  const s = await server();
+  const socket = dgram.createSocket('udp4');
+  cleanups.push(() => socket.close());
+  await new Promise<void>((r) => socket.bind(0, '127.0.0.1', r));
+  const challenge = await rawRequest(
+    socket,
+    s.ports.udp,
+    new StunBuilder(StunMethod.Allocate, StunClass.Request).addRequestedTransport().build(),
+  );
+  const realm = getAttribute(challenge, StunAttr.Realm)!.toString();
+  const nonce = getAttribute(challenge, StunAttr.Nonce)!.toString();
+  const sha256Key = longTermKey('alice', realm, 'secret', PasswordAlgorithm.Sha256);
+  const request = (key: Buffer) =>
+    new StunBuilder(StunMethod.Allocate, StunClass.Request)
+      .addRequestedTransport()
+      .add(StunAttr.Username, 'alice')
+      .add(StunAttr.Realm, realm)
+      .add(StunAttr.Nonce, nonce)
+      .addPasswordAlgorithm(PasswordAlgorithm.Sha256)
+      .addMessageIntegritySha256(key)
+      .build();
+  const wrong = await rawRequest(socket, s.ports.udp, request(longTermKey('alice', realm, 'secret')));
+  assert.equal(errorCodeOf(wrong), 401, 'an MD5 key does not verify a SHA-256 request');
+  const ok = await rawRequest(socket, s.ports.udp, request(sha256Key));
+  assert.equal(ok.cls, StunClass.SuccessResponse);
+  assert.equal(verifyMessageIntegritySha256(ok, sha256Key), true);
+  assert.equal(ok.integrityOffset, -1);
 });
 
 test('441: a request signed by another user on an existing allocation', { timeout: 10000 }, async () => {
