@@ -409,6 +409,13 @@ test('bandwidth cap drops what exceeds the per-allocation budget', { timeout: 10
   assert.equal(s.stats().rejects.bandwidth, 20);
 });
 
+test('announcedIp is what clients see as the relayed address', { timeout: 5000 }, async () => {
+  const s = await server({ announcedIp: '203.0.113.5' });
+  const { relayed, mapped } = await (await client(s)).allocate();
+  assert.equal(relayed.address, '203.0.113.5');
+  assert.equal(mapped.address, '127.0.0.1');
+});
+
 test('binding request over UDP returns the reflexive address', { timeout: 5000 }, async () => {
   const s = await server();
   const socket = dgram.createSocket('udp4');
