@@ -248,8 +248,11 @@ export class Vp8DescriptorRewriter {
     this.syncPending = true;
   }
 
-  /** `info` must come from `inspectVp8` on this very packet (its field offsets are used). */
-  rewrite(buf: Uint8Array, info: PayloadInfo): void {
+  /**
+   * `info` must come from `inspectVp8` on this packet; `shift` moves its field offsets when the
+   * packet was copied elsewhere (copy's offset − original's offset).
+   */
+  rewrite(buf: Uint8Array, info: PayloadInfo, shift = 0): void {
     if (this.syncPending) {
       this.syncPending = false;
       if (info.pictureId >= 0 && this.lastPictureId >= 0)
@@ -257,8 +260,8 @@ export class Vp8DescriptorRewriter {
       if (info.tl0PicIdx >= 0 && this.lastTl0 >= 0)
         this.tl0Offset = (this.lastTl0 + 1 - info.tl0PicIdx) & 0xff;
     }
-    const pidAt = info.pictureIdAt;
-    if (pidAt >= 0 && info.pictureId >= 0) {
+    const pidAt = info.pictureIdAt < 0 ? -1 : info.pictureIdAt + shift;
+    if (pidAt >= 0 && pidAt + 1 < buf.length && info.pictureId >= 0) {
       const pid = (info.pictureId + this.pictureIdOffset) & 0x7fff;
       if (info.pictureIdLong) {
         buf[pidAt] = 0x80 | (pid >> 8);
@@ -267,8 +270,8 @@ export class Vp8DescriptorRewriter {
       const diff = (pid - this.lastPictureId) & 0x7fff;
       if (this.lastPictureId < 0 || (diff !== 0 && diff < 0x4000)) this.lastPictureId = pid;
     }
-    const tl0At = info.tl0PicIdxAt;
-    if (tl0At >= 0 && info.tl0PicIdx >= 0) {
+    const tl0At = info.tl0PicIdxAt < 0 ? -1 : info.tl0PicIdxAt + shift;
+    if (tl0At >= 0 && tl0At < buf.length && info.tl0PicIdx >= 0) {
       const tl0 = (info.tl0PicIdx + this.tl0Offset) & 0xff;
       buf[tl0At] = tl0;
       const diff = (tl0 - this.lastTl0) & 0xff;

@@ -126,11 +126,6 @@ export class RetransmissionBuffer {
     return true;
   }
 
-  /** Drop everything stored (e.g. the consumer's source changed for good). */
-  clear(): void {
-    this.slotSeq.fill(-1);
-  }
-
   /** RFC 4588 §4: RTX SSRC, PT and own sequence number; the OSN in front of the payload. */
   private encapsulate(packet: Buffer, length: number, out: Buffer): number {
     let header = 12 + (packet[0]! & 0x0f) * 4;

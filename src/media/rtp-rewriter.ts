@@ -11,7 +11,7 @@
  * - Reordering: packets older than the newest one are mapped with the offset that was in force
  *   for them, remembered for the last `history` offset changes; older ones are refused.
  */
-import type { RtpView } from '../wire/rtp/rtp.js';
+import { RtpError, type RtpView } from '../wire/rtp/rtp.js';
 import { isSeqNewer } from './seq.js';
 
 export interface RtpRewriterOptions {
@@ -125,6 +125,25 @@ export class RtpRewriter {
     }
     this.rewritten++;
     return true;
+  }
+
+  /**
+   * Copy the packet in `source` into `out` (at offset 0), point `outView` at the copy and rewrite
+   * it: the producer's packet stays untouched for the other consumers. False when refused or
+   * when `out` is too small.
+   */
+  rewriteInto(source: RtpView, out: Buffer, outView: RtpView, nowMs: number): boolean {
+    const length = source.length;
+    if (length > out.length) {
+      this.refused++;
+      return false;
+    }
+    source.buf.copy(out, 0, source.offset, source.offset + length);
+    if (outView.reset(out, 0, length) !== RtpError.Ok) {
+      this.refused++;
+      return false;
+    }
+    return this.rewrite(outView, nowMs);
   }
 
   /**

@@ -25,7 +25,7 @@ export class RtpStreamSend {
 
   private lastTimestamp = 0;
   private lastSentMs = -1;
-  /** Compact NTP of recent SRs we sent and when: RTT needs the exact LSR, this just checks it. */
+  /** Compact NTP of our last SR; 0 until one went out, and until then any LSR is not ours. */
   private lastSrCompact = 0;
 
   constructor(options: RtpStreamSendOptions) {
@@ -70,7 +70,6 @@ export class RtpStreamSend {
     this.jitter = buf.readUInt32BE(at + 12);
     const lastSr = buf.readUInt32BE(at + 16);
     const dlsr = buf.readUInt32BE(at + 20);
-    // Only trust LSR values we could have sent (a report about an SR from before a restart is dropped).
     if (lastSr === 0 || this.lastSrCompact === 0) return -1;
     const { ntpSeconds, ntpFraction } = ntpFromUnixMs(unixMs);
     const rtt = rttFromReport(compactNtp(ntpSeconds, ntpFraction), lastSr, dlsr);

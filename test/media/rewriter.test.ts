@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { RtpRewriter } from '../../src/media/rtp-rewriter.js';
+import { RtpView } from '../../src/wire/rtp/rtp.js';
 import { rtp, viewOf } from './helpers.js';
 
 function newRewriter(): RtpRewriter {
@@ -103,4 +104,18 @@ test('pause/resume keeps output continuous', () => {
   w.rewrite(v2, 3300);
   assert.equal(v2.sequenceNumber, v1.sequenceNumber + 1);
   assert.equal(v2.timestamp, v1.timestamp + 3300 * 90);
+});
+
+test('rewriteInto leaves the producer packet untouched for other consumers', () => {
+  const w = newRewriter();
+  const original = rtp(42, 4200, { extensions: [{ id: 3, value: Buffer.from([1]) }] });
+  const pristine = Buffer.from(original);
+  const out = Buffer.alloc(1500);
+  const outView = new RtpView();
+  assert.ok(w.rewriteInto(viewOf(original), out, outView, 0));
+  assert.deepEqual(original, pristine);
+  assert.equal(outView.sequenceNumber, 1000);
+  assert.equal(outView.ssrc, 0xabcdef01);
+  assert.equal(outView.length, original.length);
+  assert.equal(w.rewriteInto(viewOf(original), Buffer.alloc(10), outView, 0), false, 'too small');
 });
