@@ -262,7 +262,7 @@ test('Chromium audio + video + data channel, then pc.restartIce(): opus received
     assert.equal(audio?.codec?.encodingName.toLowerCase(), 'opus');
     assert.equal(video?.codec?.encodingName, 'VP8');
     assert.equal(data?.kind, 'application');
-    assert.equal(data?.accepted, false);
+    assert.equal(data?.accepted, true, 'the data channel section is accepted');
     const opusPt = audio!.codec!.payloadType;
     const vp8 = video!.codec!.payloadType;
     let opusPackets = 0;

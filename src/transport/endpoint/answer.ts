@@ -1,8 +1,9 @@
 /**
  * Builds an ICE-lite SDP answer to a browser offer: one BUNDLE group over one 5-tuple,
  * rtcp-mux, our credentials, fingerprint and host candidates, and for each audio/video
- * section the first offered codec we accept (VP8, opus by default). Data channel and
- * unsupported sections are rejected with port 0.
+ * section the first offered codec we accept (VP8, opus by default), and the data channel
+ * section (`m=application … UDP/DTLS/SCTP webrtc-datachannel`, RFC 8841) unless told not to.
+ * Unsupported sections are rejected with port 0.
  */
 import {
   type Candidate,
@@ -21,6 +22,7 @@ import {
   parseRtpmap,
   parseSdp,
   parseSetup,
+  parseUintAttribute,
   type Rtpmap,
   type SdpAttribute,
   type SdpMediaSection,
@@ -77,6 +79,14 @@ export interface NegotiatedSection {
   /** SSRCs the offer declared for what the peer sends. */
   remoteSsrcs: number[];
   sendStream: SendStream | undefined;
+  /** For an accepted data channel section: the peer's SCTP port and max-message-size. */
+  sctp: { remotePort: number; remoteMaxMessageSize: number } | undefined;
+}
+
+/** Our side of an SCTP (data channel) section. */
+export interface LocalSctpDescription {
+  port: number;
+  maxMessageSize: number;
 }
 
 export interface RemoteTransportDescription {
@@ -101,6 +111,19 @@ export interface AnswerOptions {
   sendStreams?: ReadonlyMap<string, SendStream>;
   /** The session id for o= (default: random). */
   sessionId?: string;
+  /** Accept a data channel section with these SCTP parameters; rejected when absent. */
+  sctp?: LocalSctpDescription;
+}
+
+/** RFC 8841 §6: without a=max-message-size the peer takes 64 KiB; 0 means no limit. */
+const DEFAULT_REMOTE_MAX_MESSAGE_SIZE = 65536;
+
+function isDataChannelSection(media: SdpMediaSection): boolean {
+  return (
+    media.kind === 'application' &&
+    (media.protocol === 'UDP/DTLS/SCTP' || media.protocol === 'TCP/DTLS/SCTP') &&
+    media.formats.includes('webrtc-datachannel')
+  );
 }
 
 export class SdpNegotiationError extends Error {
@@ -224,10 +247,16 @@ export function buildAnswer(
     const mid = findAttribute(media.attributes, 'mid') ?? String(index);
     const isRtp = (media.kind === 'audio' || media.kind === 'video') && media.protocol.includes('RTP/');
     const codec = isRtp && media.port !== 0 ? pickCodec(media, codecs) : undefined;
+    // One SCTP association per DTLS association: only the first data channel section.
+    const dataChannel =
+      options.sctp !== undefined &&
+      media.port !== 0 &&
+      isDataChannelSection(media) &&
+      !sections.some((s) => s.accepted && s.sctp);
     // One DTLS association over one 5-tuple: without an offered BUNDLE group only the first
     // acceptable section can share it; the rest are rejected.
     const inBundle = offeredBundle ? offeredBundle.mids.includes(mid) : bundled.length === 0;
-    const accepted = codec !== undefined && inBundle;
+    const accepted = (codec !== undefined || dataChannel) && inBundle;
     const offered = offeredDirection(media, offer);
     const sendStream = accepted ? options.sendStreams?.get(mid) : undefined;
     let direction: Direction = REVERSE[offered];
@@ -242,6 +271,15 @@ export function buildAnswer(
       direction,
       remoteSsrcs: remoteSsrcsOf(media),
       sendStream: direction === 'sendrecv' || direction === 'sendonly' ? sendStream : undefined,
+      sctp:
+        accepted && dataChannel
+          ? {
+              remotePort: parseUintAttribute(findAttribute(media.attributes, 'sctp-port')) ?? 5000,
+              remoteMaxMessageSize:
+                parseUintAttribute(findAttribute(media.attributes, 'max-message-size')) ??
+                DEFAULT_REMOTE_MAX_MESSAGE_SIZE,
+            }
+          : undefined,
     });
     if (!accepted) {
       answer.media.push({
@@ -256,6 +294,10 @@ export function buildAnswer(
       return;
     }
     bundled.push(mid);
+    if (!codec) {
+      answer.media.push(dataChannelAnswer(media, mid, local, dtlsRole, options.sctp!, defaultPort));
+      return;
+    }
     const pt = codec.payloadType;
     const attributes: SdpAttribute[] = [
       { name: 'mid', value: mid },
@@ -303,4 +345,35 @@ export function buildAnswer(
   if (offeredBundle) answer.attributes.unshift({ name: 'group', value: `BUNDLE ${bundled.join(' ')}` });
   answer.attributes.push({ name: 'msid-semantic', value: ' WMS *' });
   return { sdp: serializeSdp(answer), dtlsRole, remote, sections };
+}
+
+function dataChannelAnswer(
+  media: SdpMediaSection,
+  mid: string,
+  local: LocalTransportDescription,
+  dtlsRole: 'client' | 'server',
+  sctp: LocalSctpDescription,
+  port: number,
+): SdpMediaSection {
+  const attributes: SdpAttribute[] = [
+    { name: 'mid', value: mid },
+    { name: 'ice-ufrag', value: local.usernameFragment },
+    { name: 'ice-pwd', value: local.password },
+    { name: 'fingerprint', value: `${local.fingerprint.algorithm} ${local.fingerprint.value}` },
+    { name: 'setup', value: dtlsRole === 'server' ? 'passive' : 'active' },
+    { name: 'sctp-port', value: String(sctp.port) },
+    { name: 'max-message-size', value: String(sctp.maxMessageSize) },
+  ];
+  for (const candidate of local.candidates)
+    attributes.push({ name: 'candidate', value: formatCandidate(candidate) });
+  attributes.push({ name: 'end-of-candidates', value: undefined });
+  return {
+    kind: media.kind,
+    port,
+    portCount: undefined,
+    protocol: media.protocol,
+    formats: ['webrtc-datachannel'],
+    lines: [{ type: 'c', value: 'IN IP4 127.0.0.1' }],
+    attributes,
+  };
 }

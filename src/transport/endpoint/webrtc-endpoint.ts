@@ -3,7 +3,9 @@
  * client on request) + SRTP/SRTCP, with STUN / DTLS / RTP / RTCP demultiplexed by first byte
  * (RFC 7983). It knows nothing of the SFU: an SFU WebRtcTransport wraps one of these, feeds it
  * mediasoup-style parameters (connect()) or an SDP offer (answer()), and gets decrypted RTP and
- * RTCP out of onRtp / onRtcp.
+ * RTCP out of onRtp / onRtcp. With SCTP enabled (an offered data channel section, or
+ * enableSctp for connect()), an SCTP association runs over DTLS once it connects and carries
+ * WebRTC data channels (`dataChannels`, event `datachannel`).
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../../common/logger.js';
@@ -34,6 +36,13 @@ import {
   TcpIceListener,
   UdpIceListener,
 } from '../ice/index.js';
+import {
+  type DataChannel,
+  type DataChannelInit,
+  DataChannelManager,
+  SctpAssociation,
+  type SctpState,
+} from '../sctp/index.js';
 import { SrtpSession, srtpProfileById } from '../srtp/index.js';
 import {
   type AnswerOptions,
@@ -75,8 +84,27 @@ export interface WebRtcEndpointOptions {
   iceConsentTimeout?: number;
   /** DTLS handshake timeout in ms (default 30 000). */
   dtlsHandshakeTimeout?: number;
+  /**
+   * Run SCTP over DTLS even without an SDP data channel section (mediasoup's connect() path).
+   * answer() enables it by itself when the offer has one.
+   */
+  enableSctp?: boolean;
+  /** Stream counts we offer (OS) and accept (MIS); default 1024 each, as mediasoup. */
+  numSctpStreams?: { OS: number; MIS: number };
+  /** Largest data channel message, default 262144. */
+  maxSctpMessageSize?: number;
   logger?: Logger;
 }
+
+/** mediasoup's SctpParameters. */
+export interface SctpParameters {
+  port: number;
+  OS: number;
+  MIS: number;
+  maxMessageSize: number;
+}
+
+const SCTP_PORT = 5000;
 
 /** Options of an endpoint whose sockets belong to someone else (see receive()). */
 export interface DetachedEndpointOptions
@@ -123,6 +151,9 @@ export interface WebRtcEndpointEvents {
   dtlsstatechange: [state: DtlsState];
   /** SRTP keys are in place: media may flow both ways. */
   connected: [connection: DtlsConnection];
+  sctpstatechange: [state: SctpState];
+  /** The peer opened an in-band data channel. */
+  datachannel: [channel: DataChannel];
   close: [];
 }
 
@@ -138,7 +169,7 @@ export class WebRtcEndpoint extends EventEmitter<WebRtcEndpointEvents> {
   onRtp: (packet: Buffer) => void = () => {};
   /** Decrypted RTCP compound packets; only valid during the call. */
   onRtcp: (packet: Buffer) => void = () => {};
-  /** DTLS application data (SCTP for data channels). */
+  /** DTLS application data when SCTP is not enabled here (someone else runs SCTP). */
   onApplicationData: (data: Buffer) => void = () => {};
   readonly stats: WebRtcEndpointStats = {
     rtpReceived: 0,
@@ -168,6 +199,10 @@ export class WebRtcEndpoint extends EventEmitter<WebRtcEndpointEvents> {
   private negotiatedSections: NegotiatedSection[] = [];
   private remoteFingerprints: DtlsFingerprint[] = [];
   private remoteUsernameFragment: string | undefined;
+  private readonly sctpOptions: { enabled: boolean; OS: number; MIS: number; maxMessageSize: number };
+  private remoteSctp: { port: number; maxMessageSize: number } = { port: SCTP_PORT, maxMessageSize: 0 };
+  private sctpAssociation: SctpAssociation | undefined;
+  private dataChannelManager: DataChannelManager | undefined;
 
   private constructor(
     options: WebRtcEndpointOptions,
@@ -184,6 +219,12 @@ export class WebRtcEndpoint extends EventEmitter<WebRtcEndpointEvents> {
     this.announced = announced;
     this.preferredRole = options.preferredDtlsRole ?? 'server';
     this.dtlsHandshakeTimeout = options.dtlsHandshakeTimeout ?? 30_000;
+    this.sctpOptions = {
+      enabled: options.enableSctp ?? false,
+      OS: options.numSctpStreams?.OS ?? 1024,
+      MIS: options.numSctpStreams?.MIS ?? 1024,
+      maxMessageSize: options.maxSctpMessageSize ?? 262144,
+    };
     this.ice = new IceLiteServer({
       usernameFragment: options.iceParameters?.usernameFragment,
       password: options.iceParameters?.password,
@@ -284,6 +325,43 @@ export class WebRtcEndpoint extends EventEmitter<WebRtcEndpointEvents> {
     return this.dtls?.negotiatedSrtpProfile;
   }
 
+  /** Our SCTP parameters (mediasoup's sctpParameters), whether or not SCTP is running yet. */
+  get sctpParameters(): SctpParameters {
+    return {
+      port: SCTP_PORT,
+      OS: this.sctpOptions.OS,
+      MIS: this.sctpOptions.MIS,
+      maxMessageSize: this.sctpOptions.maxMessageSize,
+    };
+  }
+
+  /** The SCTP association, once SCTP is enabled and the DTLS role known. */
+  get sctp(): SctpAssociation | undefined {
+    return this.sctpAssociation;
+  }
+
+  /** Data channels over the SCTP association (undefined while SCTP is not enabled). */
+  get dataChannels(): DataChannelManager | undefined {
+    return this.dataChannelManager;
+  }
+
+  get sctpState(): SctpState | undefined {
+    return this.sctpAssociation?.state;
+  }
+
+  /**
+   * Opens a data channel (in-band with DCEP, or `negotiated: true` with an agreed id). Enables
+   * SCTP if needed; the channel opens once DTLS and SCTP are up.
+   */
+  createDataChannel(label: string, init?: DataChannelInit): DataChannel {
+    if (this.isClosed) throw new Error('WebRtcEndpoint closed');
+    this.sctpOptions.enabled = true;
+    this.maybeStartSctp();
+    if (!this.dataChannelManager)
+      throw new Error('the DTLS role is not known yet: connect() or answer() first');
+    return this.dataChannelManager.createDataChannel(label, init);
+  }
+
   /** Per-section results of the last answer(). */
   get sections(): readonly NegotiatedSection[] {
     return this.negotiatedSections;
@@ -372,12 +450,23 @@ export class WebRtcEndpoint extends EventEmitter<WebRtcEndpointEvents> {
           ],
         })),
       },
-      options,
+      {
+        ...options,
+        sctp: { port: SCTP_PORT, maxMessageSize: this.sctpOptions.maxMessageSize },
+      },
     );
     if (this.dtls && result.dtlsRole !== this.dtls.role) {
       throw new SdpNegotiationError('the offer asks to swap DTLS roles mid-session');
     }
     this.negotiatedSections = result.sections;
+    const dataSection = result.sections.find((s) => s.accepted && s.sctp);
+    if (dataSection?.sctp) {
+      this.sctpOptions.enabled = true;
+      this.remoteSctp = {
+        port: dataSection.sctp.remotePort,
+        maxMessageSize: dataSection.sctp.remoteMaxMessageSize,
+      };
+    }
     this.remoteUsernameFragment = remote.usernameFragment;
     this.ice.setRemoteUsernameFragment(remote.usernameFragment);
     if (!this.dtls) {
@@ -386,6 +475,8 @@ export class WebRtcEndpoint extends EventEmitter<WebRtcEndpointEvents> {
         value: f.value,
       }));
       this.startDtls(result.dtlsRole, this.remoteFingerprints);
+    } else {
+      this.maybeStartSctp();
     }
     return result.sdp;
   }
@@ -430,6 +521,7 @@ export class WebRtcEndpoint extends EventEmitter<WebRtcEndpointEvents> {
   close(): void {
     if (this.isClosed) return;
     this.isClosed = true;
+    this.sctpAssociation?.close();
     this.dtls?.close();
     for (const listener of this.iceListeners) {
       listener.removeServer(this.ice);
@@ -462,10 +554,18 @@ export class WebRtcEndpoint extends EventEmitter<WebRtcEndpointEvents> {
       logger: this.logger,
     });
     this.dtls = dtls;
-    dtls.on('statechange', (state) => this.emit('dtlsstatechange', state));
-    dtls.on('data', (data) => this.onApplicationData(data));
+    dtls.on('statechange', (state) => {
+      if (state === 'closed' || state === 'failed') this.sctpAssociation?.close();
+      this.emit('dtlsstatechange', state);
+    });
+    dtls.on('data', (data) => {
+      if (this.sctpAssociation) this.sctpAssociation.handlePacket(data);
+      else this.onApplicationData(data);
+    });
     dtls.on('error', (error) => this.logger.debug({ err: error }, 'endpoint: DTLS error'));
     dtls.on('connected', (connection) => {
+      // Either side may send INIT (RFC 8841 §9.3); a simultaneous one is an INIT collision.
+      this.sctpAssociation?.connect();
       if (!connection.srtpProfile) {
         this.logger.warn('endpoint: DTLS connected without an SRTP profile');
         return;
@@ -487,7 +587,32 @@ export class WebRtcEndpoint extends EventEmitter<WebRtcEndpointEvents> {
       });
       this.emit('connected', connection);
     });
+    this.maybeStartSctp();
     if (role === 'server' || this.ice.selectedTuple) dtls.start();
+  }
+
+  /** Creates the SCTP association and data channels once SCTP is wanted and the DTLS role known. */
+  private maybeStartSctp(): void {
+    if (this.sctpAssociation || !this.sctpOptions.enabled || !this.dtls) return;
+    const remoteMax = this.remoteSctp.maxMessageSize;
+    const sctp = new SctpAssociation({
+      send: (packet) => this.sendApplicationData(packet),
+      localPort: SCTP_PORT,
+      remotePort: this.remoteSctp.port,
+      outboundStreams: this.sctpOptions.OS,
+      inboundStreams: this.sctpOptions.MIS,
+      // One limit both ways: ours, lowered to the peer's when it declared a smaller one.
+      maxMessageSize:
+        remoteMax > 0
+          ? Math.min(remoteMax, this.sctpOptions.maxMessageSize)
+          : this.sctpOptions.maxMessageSize,
+      logger: this.logger,
+    });
+    this.sctpAssociation = sctp;
+    this.dataChannelManager = new DataChannelManager(sctp, { dtlsRole: this.dtls.role, logger: this.logger });
+    this.dataChannelManager.on('datachannel', (channel) => this.emit('datachannel', channel));
+    sctp.on('statechange', (state) => this.emit('sctpstatechange', state));
+    if (this.dtls.state === 'connected') sctp.connect();
   }
 
   private onIceState(state: IceState): void {
