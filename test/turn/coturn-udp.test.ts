@@ -66,12 +66,12 @@ test('turnutils_stunclient gets our XOR-MAPPED-ADDRESS', { timeout: 10000 }, asy
   assert.match(output, /UDP reflexive addr: 127\.0\.0\.1:\d+/);
 });
 
-test('uclient over UDP with channels: 10 clients x 50 messages, nothing lost', {
+test('uclient over UDP with channels: 10 clients x 100 messages, nothing lost', {
   timeout: 30000,
 }, async () => {
   const before = server.stats().relayedPackets;
-  assertClean(await uclient(['-u', 'alice', '-w', 'secret', '-c'], server.ports.udp), 500);
-  assert.ok(server.stats().relayedPackets - before >= 1000);
+  assertClean(await uclient(['-u', 'alice', '-w', 'secret', '-c'], server.ports.udp, 10, 100), 1000);
+  assert.ok(server.stats().relayedPackets - before >= 2000);
 });
 
 test('uclient over UDP with Send/Data indications', { timeout: 30000 }, async () => {
