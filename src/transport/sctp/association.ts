@@ -355,6 +355,11 @@ export class SctpAssociation extends EventEmitter<SctpAssociationEvents> {
     };
   }
 
+  /** Bytes held for reassembly or ordering, bounded by about twice the receive window. */
+  get receiveBufferedAmount(): number {
+    return this.receivedBytes;
+  }
+
   /** Sends INIT (either side may; a simultaneous INIT from the peer is a collision, RFC 9260 §5.2). */
   connect(): void {
     if (this.phase !== Phase.Closed || this.publicState === 'closed' || this.publicState === 'failed') return;
