@@ -45,7 +45,14 @@ async function directPair(): Promise<Endpoints> {
   const b: SctpAssociation = new SctpAssociation({ send: (p) => link.carry((x) => a.handlePacket(x), p) });
   a.connect();
   await until(() => a.state === 'connected' && b.state === 'connected');
-  return { a, b, close: () => (a.close(), b.close()) };
+  return {
+    a,
+    b,
+    close: () => {
+      a.close();
+      b.close();
+    },
+  };
 }
 
 async function dtlsPair(): Promise<Endpoints> {
