@@ -87,6 +87,24 @@ rows.push({
   },
 });
 
+const consumerOut = Buffer.alloc(1500);
+const consumerView = new RtpView();
+rows.push({
+  name: 'RtpRewriter.rewriteInto (copy + rewrite)',
+  run: () => {
+    const w = new RtpRewriter({
+      ssrc: 0x5678,
+      clockRate: 90000,
+      payloadTypes: new Map([[96, 101]]),
+      extensionIds,
+    });
+    for (let i = 0; i < PACKETS; i++) {
+      reset(packets[i]!);
+      if (!w.rewriteInto(view, consumerOut, consumerView, 0)) throw new Error('refused');
+    }
+  },
+});
+
 const buffer = new RetransmissionBuffer({ send: () => sink++, maxPackets: 2500 });
 rows.push({
   name: 'RetransmissionBuffer.store (copy into slot)',
