@@ -19,11 +19,33 @@ const TABLES = (() => {
   return t;
 })();
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
 /** Continues a CRC over buf[start, end); pass the previous return value (initially 0xFFFFFFFF). */
 export function crc32cUpdate(crc: number, buf: Uint8Array, start: number, end: number): number {
   const t = TABLES;
   let c = crc | 0;
   let i = start;
+  // Bytes up to a 4-byte boundary, then whole words read through an Int32Array view: one load
+  // per 4 bytes instead of four.
+  while (i < end && (buf.byteOffset + i) & 3) c = t[(c ^ buf[i++]!) & 0xff]! ^ (c >>> 8);
+  if (LITTLE_ENDIAN && end - i >= 64) {
+    const words = new Int32Array(buf.buffer, buf.byteOffset + i, ((end - i) >>> 3) << 1);
+    for (let w = 0; w < words.length; w += 2) {
+      const lo = c ^ words[w]!;
+      const hi = words[w + 1]!;
+      c =
+        t[1792 + (lo & 0xff)]! ^
+        t[1536 + ((lo >>> 8) & 0xff)]! ^
+        t[1280 + ((lo >>> 16) & 0xff)]! ^
+        t[1024 + (lo >>> 24)]! ^
+        t[768 + (hi & 0xff)]! ^
+        t[512 + ((hi >>> 8) & 0xff)]! ^
+        t[256 + ((hi >>> 16) & 0xff)]! ^
+        t[hi >>> 24]!;
+    }
+    i += words.length * 4;
+  }
   for (; i + 8 <= end; i += 8) {
     const lo = c ^ (buf[i]! | (buf[i + 1]! << 8) | (buf[i + 2]! << 16) | (buf[i + 3]! << 24));
     c =
