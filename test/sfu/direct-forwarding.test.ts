@@ -211,3 +211,66 @@ test('DataProducer messages reach DataConsumers with their PPID, filtered by sub
   assert.equal(plain.label, 'chat');
   transport.close();
 });
+
+test('a simulcast Consumer forwards its preferred encoding and switches layers with continuous sequence numbers', async () => {
+  const sender = await router.createDirectTransport();
+  const receiver = await router.createDirectTransport();
+  const ssrcs = [7001, 7002, 7003];
+  const producer = await sender.produce({
+    kind: 'video',
+    rtpParameters: {
+      codecs: [{ mimeType: 'video/VP8', payloadType: 96, clockRate: 90000 }],
+      encodings: ssrcs.map((ssrc) => ({ ssrc, scalabilityMode: 'L1T1' })),
+    },
+  });
+  const consumer = await receiver.consume({
+    producerId: producer.id,
+    rtpCapabilities: router.rtpCapabilities,
+  });
+  assert.equal(consumer.type, 'simulcast');
+  const received: Buffer[] = [];
+  consumer.on('rtp', (packet) => received.push(packet));
+  const layers: unknown[] = [];
+  consumer.on('layerschange', (l) => layers.push(l));
+  let seq = 0;
+  const sendRound = () => {
+    seq++;
+    ssrcs.forEach((ssrc, layer) => {
+      producer.send(
+        rtpPacket({
+          payloadType: 96,
+          sequenceNumber: 1000 * layer + seq,
+          timestamp: seq * 3000,
+          ssrc,
+          payload: Buffer.from(`L${layer}`),
+        }),
+      );
+    });
+  };
+  // Layers become active as their first packets arrive: start counting once all three have.
+  sendRound();
+  await delay(100);
+  received.length = 0;
+  for (let i = 0; i < 5; i++) sendRound();
+  await delay(100);
+  await consumer.setPreferredLayers({ spatialLayer: 0 });
+  for (let i = 0; i < 5; i++) sendRound();
+  const done = collect<Buffer>((l) => consumer.on('rtp', l), 1);
+  sendRound();
+  await done;
+  const parsed = received.map(parseRtp);
+  const payloads = parsed.map((p) => p.payload.toString());
+  // The highest layer until the switch, then only the lowest.
+  const firstLow = payloads.indexOf('L0');
+  assert.ok(firstLow > 0);
+  assert.ok(payloads.slice(0, firstLow).every((p) => p === 'L2'));
+  assert.ok(payloads.slice(firstLow).every((p) => p === 'L0'));
+  for (let i = 1; i < parsed.length; i++) {
+    assert.equal(parsed[i]!.sequenceNumber, (parsed[i - 1]!.sequenceNumber + 1) & 0xffff);
+  }
+  assert.ok(parsed.every((p) => p.ssrc === consumer.rtpParameters.encodings![0]!.ssrc));
+  await delay(50);
+  assert.deepEqual(layers.at(-1), { spatialLayer: 0, temporalLayer: 0 });
+  sender.close();
+  receiver.close();
+});

@@ -23,3 +23,9 @@ export interface EngineContext {
   producerIds: Set<string>;
   dataProducerIds: Set<string>;
 }
+
+/** An id field of a request body: a non-empty string, else TypeError. */
+export function requireId(value: unknown, name: string): string {
+  if (typeof value !== 'string' || value.length === 0) throw new TypeError(`missing or invalid ${name}`);
+  return value;
+}

@@ -1,4 +1,4 @@
-import type { Tuple } from './transport.js';
+import type { TransportEngine, Tuple } from './transport.js';
 
 /**
  * The secure media plane of a WebRtcTransport (ICE-lite, DTLS, SRTP, SCTP), plugged in by the
@@ -10,10 +10,14 @@ export interface WebRtcMediaPlane {
   receive(data: Buffer, tuple: Tuple, reply: (data: Buffer) => void): void;
   /** Plain RTP from a Consumer, to encrypt and send on the selected tuple. */
   sendRtp(packet: Buffer): void;
+  /** The transport's new ICE credentials (restartIce()). */
+  restartIce?(iceParameters: { usernameFragment: string; password: string }): void;
   close(): void;
 }
 
 export interface WebRtcMediaPlaneHost {
+  /** The transport served (its producers and consumers, for RTCP feedback). */
+  readonly transport?: TransportEngine;
   /** Decrypted RTP from the remote endpoint. */
   deliverRtp(packet: Buffer): void;
   emit(

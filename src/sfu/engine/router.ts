@@ -1,6 +1,6 @@
 import type { RtpView } from '../../wire/rtp/rtp.js';
 import type { ConsumerEngine } from './consumer.js';
-import type { EngineContext, Handler } from './context.js';
+import { type EngineContext, type Handler, requireId } from './context.js';
 import type { DataConsumerEngine, DataMessage, DataProducerEngine } from './data.js';
 import { DirectTransportEngine } from './direct-transport.js';
 import { mapToKeyValues } from './dump.js';
@@ -169,7 +169,7 @@ export class RouterEngine implements Handler, RouterLink {
         const transport = new DirectTransportEngine(
           this.#ctx,
           this,
-          String(data?.transportId),
+          requireId(data?.transportId, 'transportId'),
           Number(data?.maxMessageSize) || 262144,
         );
         this.#adopt(transport);
@@ -202,6 +202,7 @@ export class RouterEngine implements Handler, RouterLink {
 
   // biome-ignore lint/suspicious/noExplicitAny: request bodies from the IPC channel.
   async #createPlainTransport(data: any, pipe: boolean): Promise<unknown> {
+    requireId(data?.transportId, 'transportId');
     const listenInfo = normaliseListenInfo(data?.listenInfo, ['udp']);
     const rtcpListenInfo = data?.rtcpListenInfo
       ? normaliseListenInfo(data.rtcpListenInfo, ['udp'])
@@ -218,7 +219,7 @@ export class RouterEngine implements Handler, RouterLink {
 
   // biome-ignore lint/suspicious/noExplicitAny: request bodies from the IPC channel.
   async #createWebRtcTransport(data: any): Promise<unknown> {
-    const transportId = String(data?.transportId);
+    const transportId = requireId(data?.transportId, 'transportId');
     let transport: WebRtcTransportEngine;
     if (data?.webRtcServerId) {
       const server = this.#host.getWebRtcServer(data.webRtcServerId);

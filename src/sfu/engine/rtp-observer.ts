@@ -1,5 +1,5 @@
 import type { RtpView } from '../../wire/rtp/rtp.js';
-import type { EngineContext, Handler } from './context.js';
+import { type EngineContext, type Handler, requireId } from './context.js';
 import type { ProducerEngine } from './producer.js';
 
 /**
@@ -29,7 +29,7 @@ export class RtpObserverEngine implements Handler {
     resolveProducer: (id: string) => ProducerEngine | undefined,
   ) {
     this.#ctx = ctx;
-    this.id = init.rtpObserverId;
+    this.id = requireId(init?.rtpObserverId, 'rtpObserverId');
     this.#kind = kind;
     this.#maxEntries = init.maxEntries ?? 1;
     this.#threshold = init.threshold ?? -80;

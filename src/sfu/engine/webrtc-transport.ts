@@ -261,6 +261,7 @@ export class WebRtcTransportEngine extends TransportEngine {
               dtlsRole: this.dtlsRole,
             },
             {
+              transport: this,
               deliverRtp: (packet) => this.receiveRtp(packet),
               emit: (event, payload) => this.ctx.emit(this.id, event, payload),
             },
@@ -271,6 +272,7 @@ export class WebRtcTransportEngine extends TransportEngine {
       case 'transport.restartIce':
         this.iceParameters = newIceParameters();
         this.usernameFragments.push(this.iceParameters.usernameFragment);
+        this.#mediaPlane?.restartIce?.(this.iceParameters);
         return { iceParameters: { ...this.iceParameters } };
       default:
         return super.handleSpecificRequest(method, data);

@@ -4,7 +4,7 @@ import {
   generateCertificate,
   loadCertificate,
 } from '../../transport/dtls/certificate.js';
-import type { EngineContext, Handler } from './context.js';
+import { type EngineContext, type Handler, requireId } from './context.js';
 import { normaliseListenInfo } from './listen-info.js';
 import type { WebRtcMediaPlaneFactory } from './media-plane.js';
 import type { ParentMessage, WorkerMessage, WorkerProcessSettings } from './protocol.js';
@@ -149,7 +149,10 @@ export class WorkerEngine {
         return undefined;
       }
       case 'worker.createRouter': {
-        const id = String(data?.routerId);
+        const id = requireId(data?.routerId, 'routerId');
+        if (typeof data.rtpCapabilities !== 'object' || !Array.isArray(data.rtpCapabilities?.codecs)) {
+          throw new TypeError('missing rtpCapabilities');
+        }
         if (this.#routers.has(id)) throw new Error('a Router with same id already exists');
         const router = new RouterEngine(
           this.#ctx,
@@ -180,7 +183,7 @@ export class WorkerEngine {
 
   // biome-ignore lint/suspicious/noExplicitAny: as above.
   async #createWebRtcServer(data: any): Promise<void> {
-    const id = String(data?.webRtcServerId);
+    const id = requireId(data?.webRtcServerId, 'webRtcServerId');
     if (this.#webRtcServers.has(id)) throw new Error('a WebRtcServer with same id already exists');
     if (!Array.isArray(data?.listenInfos) || data.listenInfos.length === 0)
       throw new TypeError('missing listenInfos');

@@ -4,6 +4,7 @@
  */
 import inspector from 'node:inspector';
 import type { ParentMessage, WorkerMessage, WorkerProcessSettings } from '../engine/protocol.js';
+import { createWebRtcMediaPlaneFactory } from '../engine/webrtc-media-plane.js';
 import { WorkerEngine } from '../engine/worker-engine.js';
 import { WorkerLog } from '../engine/worker-log.js';
 
@@ -26,5 +27,6 @@ const log = new WorkerLog(settings.logLevel, send);
 process.on('uncaughtException', (error) => log.error({ err: error }, 'uncaught exception in worker'));
 
 const engine = new WorkerEngine(settings, send, log);
+engine.mediaPlaneFactory = createWebRtcMediaPlaneFactory({ certificate: engine.certificate }).factory;
 process.on('message', (message: ParentMessage) => engine.handle(message));
 send({ kind: 'running', pid: process.pid });
