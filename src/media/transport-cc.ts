@@ -39,8 +39,16 @@ export class TransportCcGenerator {
     this.arrivalUs = new Float64Array(size).fill(-1);
   }
 
-  /** Record a packet's transport-wide sequence number and arrival time (ms, monotonic). */
+  /**
+   * Record a packet's transport-wide sequence number (as read, -1 when absent: refused) and
+   * arrival time (ms, monotonic).
+   */
   record(transportSeq: number, arrivalMs: number, mediaSsrc: number): void {
+    // -1 is what RtpView.readTransportWideSeq returns when the extension is absent.
+    if (!(transportSeq >= 0 && transportSeq <= 0xffff) || !Number.isFinite(arrivalMs)) {
+      this.refused++;
+      return;
+    }
     const seq = transportSeq & 0xffff;
     if (!this.started) {
       this.started = true;

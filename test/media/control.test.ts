@@ -120,6 +120,8 @@ test('transport-cc feedback: arrivals and losses as werift and our parser read t
   assert.deepEqual(gen.buildFeedback(), []);
   gen.record(65523, 2000, 0x1111);
   assert.equal(gen.refused, 1);
+  gen.record(-1, 2000, 0x1111);
+  assert.equal(gen.refused, 2, 'no extension: nothing recorded');
   gen.record(30, 2000, 0x1111);
   assert.equal(gen.buildFeedback().length, 1);
 });
