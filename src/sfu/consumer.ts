@@ -1,6 +1,7 @@
 import type { Channel } from './channel.js';
 import { EnhancedEventEmitter } from './emitter.js';
 import type { MediaKind, RtpParameters } from './engine/rtp-parameters.js';
+import { channelEvent } from './fbs-notification.js';
 import type { AppData } from './types.js';
 import { checkAppData, checkStringArray } from './validate.js';
 
@@ -92,7 +93,10 @@ export class Consumer<
     this.#score = init.score ?? { score: 10, producerScore: 10, producerScores: [] };
     this.#preferredLayers = init.preferredLayers;
     this.#appData = init.appData ?? ({} as ConsumerAppData);
-    this.#channel.on(this.#id, (event: string, data: unknown) => this.#handleEvent(event, data));
+    this.#channel.on(this.#id, (event: unknown, data: unknown) => {
+      const translated = channelEvent(event, data);
+      if (translated) this.#handleEvent(translated.event, translated.data);
+    });
   }
 
   get id(): string {

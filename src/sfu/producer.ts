@@ -1,6 +1,7 @@
 import type { Channel } from './channel.js';
 import { EnhancedEventEmitter } from './emitter.js';
 import type { MediaKind, RtpParameters } from './engine/rtp-parameters.js';
+import { channelEvent } from './fbs-notification.js';
 import type { AppData } from './types.js';
 import { checkAppData, checkStringArray } from './validate.js';
 
@@ -79,7 +80,10 @@ export class Producer<
     this.#consumableRtpParameters = init.consumableRtpParameters;
     this.#paused = init.paused;
     this.#appData = init.appData ?? ({} as ProducerAppData);
-    this.#channel.on(this.#id, (event: string, data: unknown) => this.#handleEvent(event, data));
+    this.#channel.on(this.#id, (event: unknown, data: unknown) => {
+      const translated = channelEvent(event, data);
+      if (translated) this.#handleEvent(translated.event, translated.data);
+    });
   }
 
   get id(): string {

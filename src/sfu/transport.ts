@@ -20,6 +20,7 @@ import type {
   SctpParameters,
   SctpStreamParameters,
 } from './engine/rtp-parameters.js';
+import { channelEvent } from './fbs-notification.js';
 import { Producer } from './producer.js';
 import type { AppData } from './types.js';
 import { checkAppData, checkStringArray } from './validate.js';
@@ -144,7 +145,10 @@ export abstract class Transport<
     this.#id = transportId;
     this.#appData = appData ?? ({} as TransportAppData);
     this.#observer = new EnhancedEventEmitter<O>();
-    context.channel.on(transportId, (event: string, data: unknown) => this.handleEvent(event, data));
+    context.channel.on(transportId, (event: unknown, data: unknown) => {
+      const translated = channelEvent(event, data);
+      if (translated) this.handleEvent(translated.event, translated.data);
+    });
   }
 
   get id(): string {
