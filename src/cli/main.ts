@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { startTureen } from '../server/index.js';
 import { issueToken } from '../signaling/tokens.js';
-import { options, startOptions, UsageError, usage } from './options.js';
+import { options, roomMode, startOptions, UsageError, usage } from './options.js';
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
@@ -47,6 +47,7 @@ async function main(argv: string[]): Promise<number> {
         sub: values.identity,
         room: values.room,
         ...(values.name ? { name: values.name } : {}),
+        ...(values.mode ? { mode: roomMode(values.mode, '--mode') } : {}),
         perms: {
           publish: !values['no-publish'],
           subscribe: !values['no-subscribe'],

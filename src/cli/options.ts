@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { parseArgs } from 'node:util';
 import type { LogLevel } from '../common/logger.js';
 import type { TureenOptions } from '../server/index.js';
+import type { RoomModeSetting } from '../signaling/tokens.js';
 
 export const usage = `tureen — real-time audio, video and data in pure TypeScript
 
@@ -24,11 +25,15 @@ start options (environment variable in brackets):
   --turn-allow-loopback-peers  relay to 127.0.0.0/8 and ::1 (default: only in dev mode on a loopback host)
   --secret S                 token signing secret; absent = development mode  [TUREEN_SECRET]
   --production               refuse to start without a secret       [NODE_ENV=production]
+  --room-mode MODE           mode of new rooms: p2p|sfu|auto        [TUREEN_ROOM_MODE] p2p
+  --sfu-workers N            SFU worker processes (0 = no SFU)      [TUREEN_SFU_WORKERS] one per core
+  --rtc-min-port N           lowest SFU media port (UDP/TCP)        [TUREEN_RTC_MIN_PORT] 40000
+  --rtc-max-port N           highest SFU media port                 [TUREEN_RTC_MAX_PORT] 49999
   --log-level LEVEL          fatal|error|warn|info|debug|trace|silent  [TUREEN_LOG_LEVEL] info
 
 token options:
   --secret S  --room NAME  --identity ID  [--name DISPLAY] [--ttl SECONDS (3600)]
-  [--no-publish] [--no-subscribe] [--no-publish-data]
+  [--no-publish] [--no-subscribe] [--no-publish-data] [--mode p2p|sfu|auto]
 `;
 
 export const options = {
@@ -48,6 +53,11 @@ export const options = {
   secret: { type: 'string' },
   production: { type: 'boolean' },
   'log-level': { type: 'string' },
+  'room-mode': { type: 'string' },
+  'sfu-workers': { type: 'string' },
+  'rtc-min-port': { type: 'string' },
+  'rtc-max-port': { type: 'string' },
+  mode: { type: 'string' },
   room: { type: 'string' },
   identity: { type: 'string' },
   name: { type: 'string' },
@@ -64,6 +74,22 @@ function port(value: string | undefined, what: string): number | undefined {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535)
     throw new UsageError(`${what} must be a port number, got '${value}'`);
+  return n;
+}
+
+const roomModes = ['p2p', 'sfu', 'auto'] as const;
+
+export function roomMode(value: string, what: string): RoomModeSetting {
+  if (!(roomModes as readonly string[]).includes(value))
+    throw new UsageError(`${what} must be one of ${roomModes.join('|')}, got '${value}'`);
+  return value as RoomModeSetting;
+}
+
+function count(value: string | undefined, what: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 256)
+    throw new UsageError(`${what} must be an integer 0..256, got '${value}'`);
   return n;
 }
 
@@ -104,12 +130,22 @@ export function startOptions(values: Values, env: NodeJS.ProcessEnv): TureenOpti
   const announcedIp = values['announced-ip'] ?? env.TUREEN_ANNOUNCED_IP;
   const turnSecret = values['turn-secret'] ?? env.TUREEN_TURN_SECRET;
   const realm = values['turn-realm'] ?? env.TUREEN_TURN_REALM;
+  const modeValue = values['room-mode'] ?? env.TUREEN_ROOM_MODE;
+  const sfuWorkers = count(values['sfu-workers'] ?? env.TUREEN_SFU_WORKERS, '--sfu-workers');
+  const rtcMinPort = port(values['rtc-min-port'] ?? env.TUREEN_RTC_MIN_PORT, '--rtc-min-port');
+  const rtcMaxPort = port(values['rtc-max-port'] ?? env.TUREEN_RTC_MAX_PORT, '--rtc-max-port');
+  if (rtcMinPort !== undefined && rtcMaxPort !== undefined && rtcMinPort > rtcMaxPort)
+    throw new UsageError('--rtc-min-port is greater than --rtc-max-port');
   return {
     host: values.host ?? env.TUREEN_HOST ?? '127.0.0.1',
     httpPort: port(values.port ?? env.TUREEN_PORT, '--port') ?? 8080,
     turnPort: port(values['turn-port'] ?? env.TUREEN_TURN_PORT, '--turn-port') ?? 3478,
     logLevel: logLevel as LogLevel,
     ...(secret ? { secret } : {}),
+    ...(modeValue ? { roomMode: roomMode(modeValue, '--room-mode') } : {}),
+    ...(sfuWorkers !== undefined ? { sfuWorkers } : {}),
+    ...(rtcMinPort !== undefined ? { rtcMinPort } : {}),
+    ...(rtcMaxPort !== undefined ? { rtcMaxPort } : {}),
     ...(announcedIp ? { announcedIp } : {}),
     ...(turnSecret ? { turnSecret } : {}),
     ...(realm ? { turnRealm: realm } : {}),

@@ -4,9 +4,10 @@ import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { createLogger, type LogLevel } from '../common/logger.js';
+import { SfuRooms, WorkerPool } from '../rooms/index.js';
 import { SignalingServer } from '../signaling/index.js';
 import type { IceServer } from '../signaling/protocol.js';
-import { issueToken } from '../signaling/tokens.js';
+import { issueToken, type RoomModeSetting } from '../signaling/tokens.js';
 import { turnRestCredentials } from '../turn/credentials.js';
 import { TurnServer } from '../turn/index.js';
 import { sendJson, staticFiles } from './http.js';
@@ -37,6 +38,13 @@ export interface TureenOptions {
   /** Directory with the built web app. Default dist/web next to this package. */
   webRoot?: string;
   logLevel?: LogLevel;
+  /** Mode of new rooms whose token names none: 'p2p', 'sfu' or 'auto'. Default 'p2p'. */
+  roomMode?: RoomModeSetting;
+  /** SFU worker processes. Default `os.availableParallelism()`; 0 = no SFU (P2P rooms only). */
+  sfuWorkers?: number;
+  /** UDP/TCP port range of the SFU's WebRTC transports. Default 40000–49999. */
+  rtcMinPort?: number;
+  rtcMaxPort?: number;
 }
 
 export interface TureenServer {
@@ -46,6 +54,8 @@ export interface TureenServer {
   readonly devMode: boolean;
   readonly signaling: SignalingServer;
   readonly turn: TurnServer;
+  /** The SFU worker pool and rooms; null when started with `sfuWorkers: 0`. */
+  readonly sfu: { pool: WorkerPool; rooms: SfuRooms } | null;
   close(): Promise<void>;
 }
 
@@ -121,7 +131,11 @@ export async function startTureen(opts: TureenOptions = {}): Promise<TureenServe
     };
     try {
       if (url.pathname === '/healthz') {
-        sendJson(res, 200, { ok: true, ...signaling.stats() });
+        sendJson(res, 200, {
+          ok: true,
+          ...signaling.stats(),
+          ...(sfu ? { sfuWorkers: sfu.pool.load(), sfuRooms: sfu.rooms.roomCount } : {}),
+        });
       } else if (url.pathname === '/api/dev-token') {
         if (!devMode) sendJson(res, 404, { error: 'dev tokens are off in production mode' });
         else devToken(url).then((body) => sendJson(res, 200, body), done);
@@ -152,6 +166,32 @@ export async function startTureen(opts: TureenOptions = {}): Promise<TureenServe
     logger,
   });
 
+  const roomMode = opts.roomMode ?? 'p2p';
+  let sfu: TureenServer['sfu'] = null;
+  try {
+    if (opts.sfuWorkers !== 0) {
+      const pool = await WorkerPool.start({
+        ...(opts.sfuWorkers !== undefined ? { workers: opts.sfuWorkers } : {}),
+        ...(opts.rtcMinPort !== undefined ? { rtcMinPort: opts.rtcMinPort } : {}),
+        ...(opts.rtcMaxPort !== undefined ? { rtcMaxPort: opts.rtcMaxPort } : {}),
+        logger,
+      });
+      const listenIp = host === 'localhost' ? '127.0.0.1' : host;
+      const announced = opts.announcedIp ?? (wildcard ? publicIp : undefined);
+      const listenInfos = (['udp', 'tcp'] as const).map((protocol) => ({
+        protocol,
+        ip: listenIp,
+        ...(announced !== undefined ? { announcedAddress: announced } : {}),
+      }));
+      sfu = { pool, rooms: new SfuRooms(signaling, { pool, defaultMode: roomMode, listenInfos, logger }) };
+    } else if (roomMode !== 'p2p') {
+      throw new TypeError(`roomMode '${roomMode}' needs SFU workers`);
+    }
+  } catch (err) {
+    await Promise.allSettled([signaling.close(), turn.close()]);
+    throw err;
+  }
+
   try {
     await new Promise<void>((resolve, reject) => {
       http.once('error', reject);
@@ -161,6 +201,7 @@ export async function startTureen(opts: TureenOptions = {}): Promise<TureenServe
       });
     });
   } catch (err) {
+    sfu?.pool.close();
     await Promise.allSettled([signaling.close(), turn.close()]);
     throw err;
   }
@@ -174,8 +215,11 @@ export async function startTureen(opts: TureenOptions = {}): Promise<TureenServe
     devMode,
     signaling,
     turn,
+    sfu,
     async close() {
       await signaling.close();
+      sfu?.rooms.close();
+      sfu?.pool.close();
       await new Promise<void>((resolve) => {
         http.close(() => resolve());
         http.closeAllConnections();

@@ -1,6 +1,7 @@
 // The signaling wire protocol (docs/signaling-protocol.md): zod schemas and the types derived
 // from them. Nothing here touches Node APIs, so the browser client can `import type` from it.
 import { z } from 'zod';
+import type { SfuNotificationDataByMethod, SfuRequestMethods } from './sfu-protocol.js';
 
 export const ERROR_CODES = [
   'bad_json',
@@ -174,14 +175,14 @@ export interface PeerLeftData {
 }
 
 /** Server → client notifications, by method. */
-export interface NotificationDataByMethod {
+export interface NotificationDataByMethod extends SfuNotificationDataByMethod {
   peerJoined: PeerJoinedData;
   peerLeft: PeerLeftData;
   signal: SignalData;
 }
 
 /** Client → server requests: data sent and data answered, by method. */
-export interface RequestMethods {
+export interface RequestMethods extends SfuRequestMethods {
   join: { request: JoinRequestData; response: JoinResponseData };
   leave: { request: LeaveRequestData; response: Record<string, never> };
   signal: { request: SignalRequestData; response: Record<string, never> };

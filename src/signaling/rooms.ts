@@ -2,6 +2,7 @@
 // features (the SFU) hang their own state and methods on it through `methods` and `appData`.
 import type { MethodRegistry } from './methods.js';
 import type { PeerInfo, Permissions, RoomMode } from './protocol.js';
+import type { RoomModeSetting } from './tokens.js';
 
 /** What a peer needs from whatever carries its messages (a WebSocket today). */
 export interface PeerTransport {
@@ -42,6 +43,8 @@ export class Room {
   methods: MethodRegistry | null = null;
   /** Per-room state of other features (e.g. an SFU router). */
   readonly appData: Record<string, unknown> = {};
+  /** The mode the creating peer's token asked for, if any (read by `roomCreated` listeners). */
+  requestedMode: RoomModeSetting | undefined = undefined;
 
   constructor(readonly id: string) {}
 
@@ -78,10 +81,11 @@ export class RoomRegistry {
     private readonly onRoomClosed: (room: Room) => void,
   ) {}
 
-  getOrCreate(roomId: string): Room {
+  getOrCreate(roomId: string, requestedMode?: RoomModeSetting): Room {
     let room = this.rooms.get(roomId);
     if (room === undefined) {
       room = new Room(roomId);
+      room.requestedMode = requestedMode;
       this.rooms.set(roomId, room);
       try {
         this.onRoomCreated(room);

@@ -395,7 +395,7 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
       return this.joinResponse(resumed, iceServers);
     }
 
-    const room = this.registry.getOrCreate(claims.room);
+    const room = this.registry.getOrCreate(claims.room, claims.mode);
     const displayName = nonEmpty(data.displayName) ?? nonEmpty(claims.name) ?? claims.sub;
     const peer = new Peer(
       `p-${randomBytes(9).toString('base64url')}`,

@@ -17,13 +17,19 @@ export interface TokenClaimsInput {
   room: string;
   name?: string;
   perms?: Partial<Permissions>;
+  /** The mode of the room if this token's join creates it (`p2p`, `sfu` or `auto`). */
+  mode?: RoomModeSetting;
 }
+
+/** A room's configured mode: `auto` is P2P while two peers, SFU from three. */
+export type RoomModeSetting = 'p2p' | 'sfu' | 'auto';
 
 export interface TokenClaims {
   sub: string;
   room: string;
   name?: string;
   perms: Permissions;
+  mode?: RoomModeSetting;
   /** Expiry, seconds since the epoch. */
   exp: number;
 }
@@ -55,6 +61,7 @@ const claimsSchema = z.object({
       publishData: z.boolean().optional(),
     })
     .optional(),
+  mode: z.enum(['p2p', 'sfu', 'auto']).optional(),
   exp: z.number(),
 });
 
@@ -92,6 +99,7 @@ export async function issueToken(
   const payload: Record<string, unknown> = { room: claims.room };
   if (claims.name !== undefined) payload.name = claims.name;
   if (claims.perms !== undefined) payload.perms = claims.perms;
+  if (claims.mode !== undefined) payload.mode = claims.mode;
   return new SignJWT(payload)
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setSubject(claims.sub)
@@ -114,9 +122,10 @@ export async function verifyToken(secret: string, token: string): Promise<TokenC
   }
   const parsed = claimsSchema.safeParse(payload);
   if (!parsed.success) throw new TokenError('bad_claims', 'token claims are missing or malformed');
-  const { sub, room, name, perms, exp } = parsed.data;
+  const { sub, room, name, perms, mode, exp } = parsed.data;
   const claims: TokenClaims = { sub, room, perms: { ...DEFAULT_PERMISSIONS, ...perms }, exp };
   if (name !== undefined) claims.name = name;
+  if (mode !== undefined) claims.mode = mode;
   return claims;
 }
 

@@ -1,0 +1,3 @@
+// SFU rooms between the SFU API (src/sfu) and signaling: a worker pool and per-room routers.
+export { defaultMediaCodecs, SfuRoom, SfuRooms, type SfuRoomsOptions } from './sfu-rooms.js';
+export { PooledRouter, WorkerPool, type WorkerPoolOptions } from './worker-pool.js';

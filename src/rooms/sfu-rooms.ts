@@ -1,0 +1,625 @@
+// SFU rooms: each signaling room in `sfu` mode gets a router on the least-loaded worker, and its
+// peers get the SFU requests of docs/signaling-protocol.md ("SFU rooms"). Every id a request
+// names is looked up among the caller's own objects only; what a peer owns is closed when it
+// leaves (or its grace period ends), and the router is released when the room empties.
+import type { Logger } from '../common/logger.js';
+import { silentLogger } from '../common/logger.js';
+import type {
+  ActiveSpeakerObserver,
+  Consumer,
+  DataConsumer,
+  DataProducer,
+  Producer,
+  RtpCapabilities,
+  RtpCodecCapability,
+  TransportListenInfo,
+  WebRtcTransport,
+} from '../sfu/public-types.js';
+import type { PeerContext } from '../signaling/methods.js';
+import { MethodRegistry, SignalingError } from '../signaling/methods.js';
+import type { Peer, Room } from '../signaling/rooms.js';
+import type { SignalingServer } from '../signaling/server.js';
+import {
+  connectWebRtcTransportSchema,
+  consumerIdSchema,
+  createWebRtcTransportSchema,
+  dataProducerIdSchema,
+  emptySchema,
+  getStatsSchema,
+  produceDataSchema,
+  producerIdSchema,
+  produceSchema,
+  restartIceSchema,
+  setPreferredLayersSchema,
+  setRtpCapabilitiesSchema,
+  type WebRtcTransportInfo,
+} from '../signaling/sfu-protocol.js';
+import type { RoomModeSetting } from '../signaling/tokens.js';
+import type { PooledRouter, WorkerPool } from './worker-pool.js';
+
+export const defaultMediaCodecs: RtpCodecCapability[] = [
+  { kind: 'audio', mimeType: 'audio/opus', clockRate: 48000, channels: 2 },
+  { kind: 'video', mimeType: 'video/VP8', clockRate: 90000, parameters: { 'x-google-start-bitrate': 1000 } },
+  {
+    kind: 'video',
+    mimeType: 'video/H264',
+    clockRate: 90000,
+    parameters: { 'packetization-mode': 1, 'profile-level-id': '42e01f', 'level-asymmetry-allowed': 1 },
+  },
+];
+
+export interface SfuRoomsOptions {
+  pool: WorkerPool;
+  /** Mode of rooms whose creating token names none. Default 'p2p'. */
+  defaultMode?: RoomModeSetting;
+  /** Where WebRTC transports listen (ip, announcedAddress, protocol). */
+  listenInfos: TransportListenInfo[];
+  mediaCodecs?: RtpCodecCapability[];
+  /** Transports one peer may hold at once. Default 4. */
+  maxTransportsPerPeer?: number;
+  /** Producers (media plus data) one peer may hold at once. Default 32. */
+  maxProducersPerPeer?: number;
+  initialAvailableOutgoingBitrate?: number;
+  logger?: Logger;
+}
+
+type Direction = 'send' | 'recv';
+
+/** What one peer owns in the SFU. */
+class SfuPeer {
+  readonly transports = new Map<string, WebRtcTransport>();
+  readonly directions = new Map<string, Direction>();
+  readonly producers = new Map<string, Producer>();
+  readonly consumers = new Map<string, Consumer>();
+  readonly dataProducers = new Map<string, DataProducer>();
+  readonly dataConsumers = new Map<string, DataConsumer>();
+  /** Producers already consumed (or being consumed) by this peer: each once. */
+  readonly consumed = new Set<string>();
+  readonly dataConsumed = new Set<string>();
+  rtpCapabilities: RtpCapabilities | undefined;
+  /** Where consumers go: the latest recv transport. */
+  recvTransport: WebRtcTransport | undefined;
+  closed = false;
+
+  constructor(readonly peer: Peer) {}
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    // Closing a transport closes its producers and consumers; others' consumers follow.
+    for (const transport of this.transports.values()) transport.close();
+    this.transports.clear();
+    this.producers.clear();
+    this.consumers.clear();
+    this.dataProducers.clear();
+    this.dataConsumers.clear();
+  }
+}
+
+/** One room's router and its peers' SFU state. */
+export class SfuRoom {
+  readonly peers = new Map<string, SfuPeer>();
+  closed = false;
+  private pooled: PooledRouter | undefined;
+  private speakerObserver: ActiveSpeakerObserver | undefined;
+  readonly ready: Promise<PooledRouter>;
+
+  constructor(
+    readonly room: Room,
+    pool: WorkerPool,
+    mediaCodecs: RtpCodecCapability[],
+    private readonly log: Logger,
+  ) {
+    this.ready = pool.createRouter({ mediaCodecs }).then(async (pooled) => {
+      if (this.closed) {
+        pooled.close();
+        throw new SignalingError('not_found', 'the room has closed');
+      }
+      this.pooled = pooled;
+      for (let i = 0; i < this.peers.size; i++) pooled.peerAdded();
+      try {
+        const observer = await pooled.router.createActiveSpeakerObserver({ interval: 300 });
+        this.speakerObserver = observer;
+        observer.on('dominantspeaker', ({ producer }) => {
+          const peerId = producer.appData.peerId;
+          if (typeof peerId === 'string') {
+            this.room.broadcast('activeSpeaker', { peerId, producerId: producer.id });
+          }
+        });
+      } catch (err) {
+        this.log.warn({ err, room: room.id }, 'no active speaker observer');
+      }
+      return pooled;
+    });
+    // A router that never came up fails the requests that need it, not the process.
+    this.ready.catch((err) => {
+      if (!(err instanceof SignalingError)) this.log.error({ err, room: room.id }, 'router creation failed');
+    });
+  }
+
+  get router(): PooledRouter | undefined {
+    return this.pooled;
+  }
+
+  peerState(peer: Peer): SfuPeer {
+    let state = this.peers.get(peer.id);
+    if (state === undefined) {
+      if (this.closed) throw new SignalingError('not_found', 'the room has closed');
+      state = new SfuPeer(peer);
+      this.peers.set(peer.id, state);
+      this.pooled?.peerAdded();
+    }
+    return state;
+  }
+
+  removePeer(peerId: string): void {
+    const state = this.peers.get(peerId);
+    if (state === undefined) return;
+    this.peers.delete(peerId);
+    state.close();
+    this.pooled?.peerRemoved();
+  }
+
+  addSpeaker(producer: Producer): void {
+    if (producer.kind !== 'audio' || this.speakerObserver === undefined) return;
+    this.speakerObserver.addProducer({ producerId: producer.id }).catch(() => {});
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const state of this.peers.values()) state.close();
+    this.peers.clear();
+    this.pooled?.close();
+  }
+}
+
+/** Attaches SFU rooms to a signaling server; one instance per server. */
+export class SfuRooms {
+  readonly methods = new MethodRegistry();
+  private readonly rooms = new Map<string, SfuRoom>();
+  private readonly log: Logger;
+  private readonly pool: WorkerPool;
+  private readonly defaultMode: RoomModeSetting;
+  private readonly listenInfos: TransportListenInfo[];
+  private readonly mediaCodecs: RtpCodecCapability[];
+  private readonly maxTransports: number;
+  private readonly maxProducers: number;
+  private readonly initialBitrate: number | undefined;
+
+  constructor(signaling: SignalingServer, opts: SfuRoomsOptions) {
+    this.pool = opts.pool;
+    this.defaultMode = opts.defaultMode ?? 'p2p';
+    this.listenInfos = opts.listenInfos;
+    this.mediaCodecs = opts.mediaCodecs ?? defaultMediaCodecs;
+    this.maxTransports = opts.maxTransportsPerPeer ?? 4;
+    this.maxProducers = opts.maxProducersPerPeer ?? 32;
+    this.initialBitrate = opts.initialAvailableOutgoingBitrate;
+    this.log = (opts.logger ?? silentLogger).child({ component: 'sfu-rooms' });
+    this.registerMethods();
+    signaling.on('roomCreated', (room) => this.onRoomCreated(room));
+    signaling.on('roomClosed', (room) => this.onRoomClosed(room));
+    signaling.on('peerLeft', ({ roomId, peerId }) => this.rooms.get(roomId)?.removePeer(peerId));
+  }
+
+  /** The SFU state of a live room (tests, /healthz). */
+  room(roomId: string): SfuRoom | undefined {
+    return this.rooms.get(roomId);
+  }
+
+  get roomCount(): number {
+    return this.rooms.size;
+  }
+
+  private onRoomCreated(room: Room): void {
+    const setting = room.requestedMode ?? this.defaultMode;
+    // `auto` (P2P while two, SFU from three) is not switched live yet: such rooms run on the SFU.
+    if (setting === 'p2p') return;
+    room.mode = 'sfu';
+    room.methods = this.methods;
+    const sfuRoom = new SfuRoom(room, this.pool, this.mediaCodecs, this.log);
+    this.rooms.set(room.id, sfuRoom);
+    room.appData.sfu = sfuRoom;
+  }
+
+  private onRoomClosed(room: Room): void {
+    const sfuRoom = this.rooms.get(room.id);
+    if (sfuRoom === undefined || sfuRoom.room !== room) return;
+    this.rooms.delete(room.id);
+    sfuRoom.close();
+  }
+
+  close(): void {
+    for (const sfuRoom of this.rooms.values()) sfuRoom.close();
+    this.rooms.clear();
+  }
+
+  // --- helpers -------------------------------------------------------------------------------
+
+  private sfuRoomOf(ctx: PeerContext): SfuRoom {
+    const sfuRoom = ctx.room.appData.sfu;
+    if (!(sfuRoom instanceof SfuRoom) || sfuRoom.closed)
+      throw new SignalingError('not_found', 'no SFU in this room');
+    return sfuRoom;
+  }
+
+  /** The room, its router (awaited) and the caller's state; fails if either went away meanwhile. */
+  private async enter(ctx: PeerContext): Promise<{ sfuRoom: SfuRoom; pooled: PooledRouter; me: SfuPeer }> {
+    const sfuRoom = this.sfuRoomOf(ctx);
+    const me = sfuRoom.peerState(ctx.peer);
+    const pooled = await sfuRoom.ready;
+    if (me.closed || sfuRoom.closed) throw new SignalingError('not_found', 'the peer has left');
+    return { sfuRoom, pooled, me };
+  }
+
+  private mine(ctx: PeerContext): SfuPeer {
+    const me = this.sfuRoomOf(ctx).peers.get(ctx.peer.id);
+    if (me === undefined || me.closed) throw new SignalingError('not_found', 'nothing created yet');
+    return me;
+  }
+
+  private static find<T>(map: Map<string, T>, id: string, what: string): T {
+    const found = map.get(id);
+    if (found === undefined) throw new SignalingError('not_found', `no ${what} ${id.slice(0, 64)} of yours`);
+    return found;
+  }
+
+  /** Runs an SFU call, turning argument and state errors into `bad_request`. */
+  private static async sfuCall<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (err) {
+      throw toSignalingError(err);
+    }
+  }
+
+  private register<T>(
+    name: string,
+    schema: import('zod').ZodType<T>,
+    handle: (ctx: PeerContext, data: T) => Promise<unknown>,
+    permission?: 'publish' | 'publishData' | 'subscribe',
+  ): void {
+    this.methods.register<T>(name, {
+      scope: 'peer',
+      schema,
+      ...(permission ? { permission } : {}),
+      handle: async (ctx, data) => {
+        try {
+          return await handle(ctx, data);
+        } catch (err) {
+          throw toSignalingError(err);
+        }
+      },
+    });
+  }
+
+  // --- methods -------------------------------------------------------------------------------
+
+  private registerMethods(): void {
+    this.register('getRouterRtpCapabilities', emptySchema, async (ctx) => {
+      const { pooled } = await this.enter(ctx);
+      return { rtpCapabilities: pooled.router.rtpCapabilities };
+    });
+
+    this.register(
+      'setRtpCapabilities',
+      setRtpCapabilitiesSchema,
+      async (ctx, data) => {
+        const { sfuRoom, me } = await this.enter(ctx);
+        me.rtpCapabilities = data.rtpCapabilities as unknown as RtpCapabilities;
+        this.subscribeLater(sfuRoom, me);
+        return {};
+      },
+      'subscribe',
+    );
+
+    this.register('createWebRtcTransport', createWebRtcTransportSchema, async (ctx, data) => {
+      const perms = ctx.peer.permissions;
+      if (data.direction === 'recv' && !perms.subscribe)
+        throw new SignalingError('forbidden', 'the token does not grant subscribe');
+      if (data.direction === 'send' && !perms.publish && !perms.publishData)
+        throw new SignalingError('forbidden', 'the token does not grant publish');
+      const { sfuRoom, pooled, me } = await this.enter(ctx);
+      if (me.transports.size >= this.maxTransports)
+        throw new SignalingError('bad_request', `at most ${this.maxTransports} transports per peer`);
+      const sctp = data.sctpCapabilities as { numStreams?: { OS?: unknown; MIS?: unknown } } | undefined;
+      const transport = await SfuRooms.sfuCall(() =>
+        pooled.router.createWebRtcTransport({
+          listenInfos: this.listenInfos,
+          preferUdp: true,
+          enableSctp: sctp !== undefined,
+          ...(sctp !== undefined ? { numSctpStreams: { OS: 1024, MIS: 1024 } } : {}),
+          ...(this.initialBitrate !== undefined
+            ? { initialAvailableOutgoingBitrate: this.initialBitrate }
+            : {}),
+          appData: { peerId: ctx.peer.id, direction: data.direction },
+        }),
+      );
+      if (me.closed) {
+        transport.close();
+        throw new SignalingError('not_found', 'the peer has left');
+      }
+      me.transports.set(transport.id, transport);
+      me.directions.set(transport.id, data.direction);
+      transport.observer.once('close', () => {
+        me.transports.delete(transport.id);
+        me.directions.delete(transport.id);
+        if (me.recvTransport === transport) me.recvTransport = undefined;
+      });
+      if (data.direction === 'recv') {
+        me.recvTransport = transport;
+        this.subscribeLater(sfuRoom, me);
+      }
+      const info: WebRtcTransportInfo = {
+        id: transport.id,
+        iceParameters: transport.iceParameters,
+        iceCandidates: transport.iceCandidates,
+        dtlsParameters: transport.dtlsParameters,
+        sctpParameters: transport.sctpParameters,
+      };
+      return info;
+    });
+
+    this.register('connectWebRtcTransport', connectWebRtcTransportSchema, async (ctx, data) => {
+      const transport = SfuRooms.find(this.mine(ctx).transports, data.transportId, 'transport');
+      await SfuRooms.sfuCall(() => transport.connect({ dtlsParameters: data.dtlsParameters as never }));
+      return {};
+    });
+
+    this.register('restartIce', restartIceSchema, async (ctx, data) => {
+      const transport = SfuRooms.find(this.mine(ctx).transports, data.transportId, 'transport');
+      const iceParameters = await SfuRooms.sfuCall(() => transport.restartIce());
+      return { iceParameters };
+    });
+
+    this.register(
+      'produce',
+      produceSchema,
+      async (ctx, data) => {
+        const { sfuRoom, me } = await this.enter(ctx);
+        const transport = SfuRooms.find(me.transports, data.transportId, 'transport');
+        if (me.directions.get(transport.id) !== 'send')
+          throw new SignalingError('bad_request', 'produce needs a send transport');
+        if (me.producers.size + me.dataProducers.size >= this.maxProducers)
+          throw new SignalingError('bad_request', `at most ${this.maxProducers} producers per peer`);
+        const producer = await SfuRooms.sfuCall(() =>
+          transport.produce({
+            kind: data.kind,
+            rtpParameters: data.rtpParameters as never,
+            appData: { ...(data.appData ?? {}), peerId: ctx.peer.id },
+          }),
+        );
+        if (me.closed) {
+          producer.close();
+          throw new SignalingError('not_found', 'the peer has left');
+        }
+        me.producers.set(producer.id, producer);
+        producer.observer.once('close', () => me.producers.delete(producer.id));
+        producer.once('transportclose', () => {
+          if (!me.closed) ctx.peer.notify('producerClosed', { producerId: producer.id });
+        });
+        sfuRoom.addSpeaker(producer);
+        // Everyone else who can receive gets a consumer for it.
+        setImmediate(() => {
+          for (const other of sfuRoom.peers.values()) {
+            if (other !== me) void this.consume(sfuRoom, other, me, producer);
+          }
+        });
+        return { id: producer.id };
+      },
+      'publish',
+    );
+
+    this.register(
+      'produceData',
+      produceDataSchema,
+      async (ctx, data) => {
+        const { sfuRoom, me } = await this.enter(ctx);
+        const transport = SfuRooms.find(me.transports, data.transportId, 'transport');
+        if (me.directions.get(transport.id) !== 'send')
+          throw new SignalingError('bad_request', 'produceData needs a send transport');
+        if (me.producers.size + me.dataProducers.size >= this.maxProducers)
+          throw new SignalingError('bad_request', `at most ${this.maxProducers} producers per peer`);
+        const dataProducer = await SfuRooms.sfuCall(() =>
+          transport.produceData({
+            sctpStreamParameters: data.sctpStreamParameters as never,
+            ...(data.label !== undefined ? { label: data.label } : {}),
+            ...(data.protocol !== undefined ? { protocol: data.protocol } : {}),
+            appData: { ...(data.appData ?? {}), peerId: ctx.peer.id },
+          }),
+        );
+        if (me.closed) {
+          dataProducer.close();
+          throw new SignalingError('not_found', 'the peer has left');
+        }
+        me.dataProducers.set(dataProducer.id, dataProducer);
+        dataProducer.observer.once('close', () => me.dataProducers.delete(dataProducer.id));
+        setImmediate(() => {
+          for (const other of sfuRoom.peers.values()) {
+            if (other !== me) void this.consumeData(other, me, dataProducer);
+          }
+        });
+        return { id: dataProducer.id };
+      },
+      'publishData',
+    );
+
+    this.register('closeProducer', producerIdSchema, async (ctx, data) => {
+      SfuRooms.find(this.mine(ctx).producers, data.producerId, 'producer').close();
+      return {};
+    });
+    this.register('pauseProducer', producerIdSchema, async (ctx, data) => {
+      const producer = SfuRooms.find(this.mine(ctx).producers, data.producerId, 'producer');
+      await SfuRooms.sfuCall(() => producer.pause());
+      return {};
+    });
+    this.register('resumeProducer', producerIdSchema, async (ctx, data) => {
+      const producer = SfuRooms.find(this.mine(ctx).producers, data.producerId, 'producer');
+      await SfuRooms.sfuCall(() => producer.resume());
+      return {};
+    });
+    this.register('closeDataProducer', dataProducerIdSchema, async (ctx, data) => {
+      SfuRooms.find(this.mine(ctx).dataProducers, data.dataProducerId, 'data producer').close();
+      return {};
+    });
+    this.register('pauseConsumer', consumerIdSchema, async (ctx, data) => {
+      const consumer = SfuRooms.find(this.mine(ctx).consumers, data.consumerId, 'consumer');
+      await SfuRooms.sfuCall(() => consumer.pause());
+      return {};
+    });
+    this.register('resumeConsumer', consumerIdSchema, async (ctx, data) => {
+      const consumer = SfuRooms.find(this.mine(ctx).consumers, data.consumerId, 'consumer');
+      await SfuRooms.sfuCall(() => consumer.resume());
+      return {};
+    });
+    this.register('setPreferredLayers', setPreferredLayersSchema, async (ctx, data) => {
+      const consumer = SfuRooms.find(this.mine(ctx).consumers, data.consumerId, 'consumer');
+      await SfuRooms.sfuCall(() =>
+        consumer.setPreferredLayers({
+          spatialLayer: data.spatialLayer,
+          ...(data.temporalLayer !== undefined ? { temporalLayer: data.temporalLayer } : {}),
+        }),
+      );
+      return {};
+    });
+    this.register('getStats', getStatsSchema, async (ctx, data) => {
+      const me = this.mine(ctx);
+      let target: { getStats(): Promise<unknown[]> };
+      if (data.transportId !== undefined)
+        target = SfuRooms.find(me.transports, data.transportId, 'transport');
+      else if (data.producerId !== undefined)
+        target = SfuRooms.find(me.producers, data.producerId, 'producer');
+      else target = SfuRooms.find(me.consumers, data.consumerId as string, 'consumer');
+      return { stats: await SfuRooms.sfuCall(() => target.getStats()) };
+    });
+  }
+
+  // --- consuming -----------------------------------------------------------------------------
+
+  /** After the answer that made `me` able to receive: consume everything already produced. */
+  private subscribeLater(sfuRoom: SfuRoom, me: SfuPeer): void {
+    setImmediate(() => {
+      for (const other of sfuRoom.peers.values()) {
+        if (other === me) continue;
+        for (const producer of other.producers.values()) void this.consume(sfuRoom, me, other, producer);
+        for (const dataProducer of other.dataProducers.values())
+          void this.consumeData(me, other, dataProducer);
+      }
+    });
+  }
+
+  /** Creates `me`'s paused consumer of `producer` and announces it with `newConsumer`. */
+  private async consume(sfuRoom: SfuRoom, me: SfuPeer, owner: SfuPeer, producer: Producer): Promise<void> {
+    const transport = me.recvTransport;
+    const caps = me.rtpCapabilities;
+    const pooled = sfuRoom.router;
+    if (me.closed || producer.closed || transport === undefined || caps === undefined || pooled === undefined)
+      return;
+    if (!me.peer.permissions.subscribe || me.consumed.has(producer.id)) return;
+    let canConsume = false;
+    try {
+      canConsume = pooled.router.canConsume({ producerId: producer.id, rtpCapabilities: caps });
+    } catch {
+      canConsume = false;
+    }
+    if (!canConsume) return;
+    me.consumed.add(producer.id);
+    let consumer: Consumer;
+    try {
+      consumer = await transport.consume({
+        producerId: producer.id,
+        rtpCapabilities: caps,
+        paused: true,
+        appData: { peerId: owner.peer.id },
+      });
+    } catch (err) {
+      me.consumed.delete(producer.id);
+      if (!producer.closed && !transport.closed) this.log.warn({ err, peer: me.peer.id }, 'consume failed');
+      return;
+    }
+    if (me.closed) {
+      consumer.close();
+      return;
+    }
+    const peer = me.peer;
+    me.consumers.set(consumer.id, consumer);
+    consumer.observer.once('close', () => {
+      me.consumers.delete(consumer.id);
+      me.consumed.delete(producer.id);
+    });
+    consumer.on('producerclose', () => peer.notify('consumerClosed', { consumerId: consumer.id }));
+    consumer.on('producerpause', () => peer.notify('consumerPaused', { consumerId: consumer.id }));
+    consumer.on('producerresume', () => peer.notify('consumerResumed', { consumerId: consumer.id }));
+    consumer.on('layerschange', (layers) =>
+      peer.notify('layersChanged', {
+        consumerId: consumer.id,
+        spatialLayer: layers?.spatialLayer ?? null,
+        temporalLayer: layers?.temporalLayer ?? null,
+      }),
+    );
+    peer.notify('newConsumer', {
+      peerId: owner.peer.id,
+      producerId: producer.id,
+      id: consumer.id,
+      kind: consumer.kind,
+      rtpParameters: consumer.rtpParameters,
+      type: consumer.type,
+      appData: producer.appData,
+      producerPaused: consumer.producerPaused,
+    });
+  }
+
+  private async consumeData(me: SfuPeer, owner: SfuPeer, dataProducer: DataProducer): Promise<void> {
+    const transport = me.recvTransport;
+    if (me.closed || dataProducer.closed || transport === undefined || transport.sctpParameters === undefined)
+      return;
+    if (!me.peer.permissions.subscribe || me.dataConsumed.has(dataProducer.id)) return;
+    me.dataConsumed.add(dataProducer.id);
+    let dataConsumer: DataConsumer;
+    try {
+      dataConsumer = await transport.consumeData({
+        dataProducerId: dataProducer.id,
+        appData: { peerId: owner.peer.id },
+      });
+    } catch (err) {
+      me.dataConsumed.delete(dataProducer.id);
+      if (!dataProducer.closed && !transport.closed)
+        this.log.warn({ err, peer: me.peer.id }, 'consumeData failed');
+      return;
+    }
+    if (me.closed) {
+      dataConsumer.close();
+      return;
+    }
+    const peer = me.peer;
+    me.dataConsumers.set(dataConsumer.id, dataConsumer);
+    dataConsumer.observer.once('close', () => {
+      me.dataConsumers.delete(dataConsumer.id);
+      me.dataConsumed.delete(dataProducer.id);
+    });
+    dataConsumer.on('dataproducerclose', () =>
+      peer.notify('dataConsumerClosed', { dataConsumerId: dataConsumer.id }),
+    );
+    peer.notify('newDataConsumer', {
+      peerId: owner.peer.id,
+      dataProducerId: dataProducer.id,
+      id: dataConsumer.id,
+      sctpStreamParameters: dataConsumer.sctpStreamParameters,
+      label: dataConsumer.label,
+      protocol: dataConsumer.protocol,
+      appData: dataProducer.appData,
+    });
+  }
+}
+
+/** SFU argument and state errors are the caller's fault; anything else stays internal. */
+function toSignalingError(err: unknown): unknown {
+  if (err instanceof SignalingError) return err;
+  if (
+    err instanceof Error &&
+    (err instanceof TypeError || err.name === 'UnsupportedError' || err.name === 'InvalidStateError')
+  ) {
+    return new SignalingError('bad_request', err.message.slice(0, 200));
+  }
+  return err;
+}
