@@ -29,6 +29,8 @@ export { WebRtcServer } from './webrtc-server.js';
 export { WebRtcTransport } from './webrtc-transport.js';
 export { Worker } from './worker.js';
 
+const WORKER_START_TIMEOUT_MS = 15_000;
+
 /** The mediasoup version whose API (and conformance suite) this module follows. */
 export const version = '3.14.7';
 
@@ -47,8 +49,19 @@ export async function createWorker<WorkerAppData extends AppData = AppData>(
   const processSettings = workerProcessSettings(settings);
   const worker = new Worker<WorkerAppData>(workerBin, processSettings, settings.appData);
   await new Promise<void>((resolve, reject) => {
-    worker.once('@success', () => resolve());
-    worker.once('@failure', reject);
+    // A worker that neither starts nor exits (e.g. a stuck loader) must not hang the caller.
+    const timer = setTimeout(() => {
+      worker.close();
+      reject(new Error(`worker process did not start within ${WORKER_START_TIMEOUT_MS} ms`));
+    }, WORKER_START_TIMEOUT_MS);
+    worker.once('@success', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    worker.once('@failure', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
   });
   observer.safeEmit('newworker', worker as Worker);
   return worker;

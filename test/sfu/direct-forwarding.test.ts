@@ -21,7 +21,9 @@ const audioParameters = (ssrc: number) => ({
   encodings: [{ ssrc }],
 });
 
-test('a DirectTransport Producer reaches every Consumer, rewritten to each Consumer parameters', async () => {
+test('a DirectTransport Producer reaches every Consumer, rewritten to each Consumer parameters', {
+  timeout: 30_000,
+}, async () => {
   const sender = await router.createDirectTransport();
   const receiver = await router.createDirectTransport();
   const producer = await sender.produce({ kind: 'audio', rtpParameters: audioParameters(1111) });
@@ -78,7 +80,9 @@ test('a DirectTransport Producer reaches every Consumer, rewritten to each Consu
   receiver.close();
 });
 
-test('paused Consumers and Producers forward nothing; resuming restores the flow', async () => {
+test('paused Consumers and Producers forward nothing; resuming restores the flow', {
+  timeout: 30_000,
+}, async () => {
   const sender = await router.createDirectTransport();
   const receiver = await router.createDirectTransport();
   const producer = await sender.produce({ kind: 'audio', rtpParameters: audioParameters(2222) });
@@ -115,7 +119,9 @@ test('paused Consumers and Producers forward nothing; resuming restores the flow
   receiver.close();
 });
 
-test('a video Consumer only gets payload types it negotiated; bad packets are dropped, the worker survives', async () => {
+test('a video Consumer only gets payload types it negotiated; bad packets are dropped, the worker survives', {
+  timeout: 30_000,
+}, async () => {
   const sender = await router.createDirectTransport();
   const receiver = await router.createDirectTransport();
   const producer = await sender.produce({
@@ -170,7 +176,7 @@ test('a video Consumer only gets payload types it negotiated; bad packets are dr
   receiver.close();
 });
 
-test('closing a Producer closes its Consumers with "producerclose"', async () => {
+test('closing a Producer closes its Consumers with "producerclose"', { timeout: 30_000 }, async () => {
   const sender = await router.createDirectTransport();
   const receiver = await router.createDirectTransport();
   const producer = await sender.produce({ kind: 'audio', rtpParameters: audioParameters(4444) });
@@ -188,7 +194,9 @@ test('closing a Producer closes its Consumers with "producerclose"', async () =>
   receiver.close();
 });
 
-test('DataProducer messages reach DataConsumers with their PPID, filtered by subchannels', async () => {
+test('DataProducer messages reach DataConsumers with their PPID, filtered by subchannels', {
+  timeout: 30_000,
+}, async () => {
   const transport = await router.createDirectTransport();
   const dataProducer = await transport.produceData({ label: 'chat' });
   const plain = await transport.consumeData({ dataProducerId: dataProducer.id });
@@ -212,7 +220,9 @@ test('DataProducer messages reach DataConsumers with their PPID, filtered by sub
   transport.close();
 });
 
-test('a simulcast Consumer forwards its preferred encoding and switches layers with continuous sequence numbers', async () => {
+test('a simulcast Consumer forwards its preferred encoding and switches layers with continuous sequence numbers', {
+  timeout: 30_000,
+}, async () => {
   const sender = await router.createDirectTransport();
   const receiver = await router.createDirectTransport();
   const ssrcs = [7001, 7002, 7003];

@@ -43,7 +43,7 @@ async function createTransport(router: types.Router, peer: Peer): Promise<types.
   return transport;
 }
 
-test('a mediasoup-style room flow type-checks and runs', async () => {
+test('a mediasoup-style room flow type-checks and runs', { timeout: 30_000 }, async () => {
   const workerSettings: types.WorkerSettings = { logLevel: 'warn', rtcMinPort: 40000, rtcMaxPort: 49999 };
   const worker: types.Worker = await mediasoup.createWorker(workerSettings);
   worker.on('died', () => assert.fail('worker died'));

@@ -38,7 +38,9 @@ function transportOptions(transport: WebRtcTransport) {
   };
 }
 
-test('a mediasoup-client Device loads the router capabilities, produces and consumes through our transports', async () => {
+test('a mediasoup-client Device loads the router capabilities, produces and consumes through our transports', {
+  timeout: 30_000,
+}, async () => {
   const device = new Device({ handlerFactory: FakeHandler.createFactory(fakeParameters) });
   await device.load({ routerRtpCapabilities: router.rtpCapabilities as client.RtpCapabilities });
   assert.equal(device.canProduce('audio'), true);

@@ -34,7 +34,9 @@ const videoParameters = {
   encodings: [{ ssrc: 5555 }],
 };
 
-test('PlainTransport (comedia) in, PlainTransport out: RTP crosses the SFU over loopback UDP', async () => {
+test('PlainTransport (comedia) in, PlainTransport out: RTP crosses the SFU over loopback UDP', {
+  timeout: 30_000,
+}, async () => {
   const inbound = await router1.createPlainTransport({
     listenInfo: { protocol: 'udp', ip: '127.0.0.1' },
     comedia: true,
@@ -76,7 +78,9 @@ test('PlainTransport (comedia) in, PlainTransport out: RTP crosses the SFU over 
   outbound.close();
 });
 
-test('pipeToRouter carries RTP from a router of one worker to a Consumer in another worker', async () => {
+test('pipeToRouter carries RTP from a router of one worker to a Consumer in another worker', {
+  timeout: 30_000,
+}, async () => {
   const sender = await router1.createDirectTransport();
   const producer = await sender.produce({ kind: 'video', rtpParameters: videoParameters });
   const { pipeConsumer } = await router1.pipeToRouter({ producerId: producer.id, router: router2 });

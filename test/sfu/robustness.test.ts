@@ -64,7 +64,9 @@ function junk(depth = 0): unknown {
   }
 }
 
-test('hundreds of malformed requests and notifications get errors, not a dead worker', async () => {
+test('hundreds of malformed requests and notifications get errors, not a dead worker', {
+  timeout: 30_000,
+}, async () => {
   const worker = await sfu.createWorker();
   let died = false;
   worker.on('died', () => {

@@ -20,7 +20,9 @@ async function bytesReceived(transport: { getStats(): Promise<unknown[]> }): Pro
   return stats!.bytesReceived;
 }
 
-test('a STUN request reaches the transport its USERNAME names; its 5-tuple then sticks to it', async () => {
+test('a STUN request reaches the transport its USERNAME names; its 5-tuple then sticks to it', {
+  timeout: 30_000,
+}, async () => {
   const server = await worker.createWebRtcServer({ listenInfos: [{ protocol: 'udp', ip: '127.0.0.1' }] });
   const router = await worker.createRouter();
   const target = await router.createWebRtcTransport({ webRtcServer: server });

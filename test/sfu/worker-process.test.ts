@@ -4,7 +4,9 @@ import { test } from 'node:test';
 import * as sfu from '../../src/sfu/index.js';
 import { mediaCodecs } from './helpers.js';
 
-test('a worker that dies emits "died" and closes its routers only; another worker keeps working', async () => {
+test('a worker that dies emits "died" and closes its routers only; another worker keeps working', {
+  timeout: 30_000,
+}, async () => {
   const [doomed, survivor] = await Promise.all([sfu.createWorker(), sfu.createWorker()]);
   assert.notEqual(doomed.pid, process.pid);
   const doomedRouter = await doomed.createRouter({ mediaCodecs });
@@ -27,7 +29,7 @@ test('a worker that dies emits "died" and closes its routers only; another worke
   survivor.close();
 });
 
-test('bad arguments reject with TypeError and leave the worker running', async () => {
+test('bad arguments reject with TypeError and leave the worker running', { timeout: 30_000 }, async () => {
   const worker = await sfu.createWorker();
   const router = await worker.createRouter({ mediaCodecs });
   await assert.rejects(
@@ -56,7 +58,7 @@ test('bad arguments reject with TypeError and leave the worker running', async (
   worker.close();
 });
 
-test('worker start-up is fast enough for one worker per test', async () => {
+test('worker start-up is fast enough for one worker per test', { timeout: 30_000 }, async () => {
   const started = performance.now();
   const worker = await sfu.createWorker();
   const elapsed = performance.now() - started;
