@@ -1198,19 +1198,22 @@ export class SctpAssociation extends EventEmitter<SctpAssociationEvents> {
   }
 
   private writeForwardTsnChunk(): void {
-    // Highest skipped SSN per ordered stream, among chunks up to the ack point.
+    this.forwardTsnPending = false;
+    // A SACK may have overtaken the ack point since the FORWARD-TSN was decided.
+    if (!tsnLt(this.lastCumAck, this.advancedPeerAckPoint)) return;
+    // Highest skipped SSN per ordered stream, among abandoned chunks up to the ack point (chunks
+    // of reliable messages merely gap-acked there must not be skipped).
     const skipped = new Map<number, number>();
     for (let i = 0; i < this.sent.length; i++) {
       const c = this.sent.at(i)!;
       if (tsnLt(this.advancedPeerAckPoint, c.tsn)) break;
-      if (c.flags & DATA_FLAG_UNORDERED) continue;
+      if (!c.abandoned || c.flags & DATA_FLAG_UNORDERED) continue;
       const prev = skipped.get(c.streamId);
       if (prev === undefined || ssnGt(c.ssn, prev)) skipped.set(c.streamId, c.ssn);
     }
     const streams: number[] = [];
     for (const [id, ssn] of skipped) streams.push(id, ssn);
     writeForwardTsn(this.writer, this.advancedPeerAckPoint, streams);
-    this.forwardTsnPending = false;
   }
 
   private updateRto(r: number): void {
