@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import * as sfu from '../../src/sfu/index.js';
 import type { Router, Worker } from '../../src/sfu/public-types.js';
+import { parseRtcp } from '../../src/wire/rtp/rtcp.js';
 import { collect, delay, mediaCodecs, parseRtp, rtpPacket } from './helpers.js';
 
 let worker: Worker;
@@ -281,6 +282,38 @@ test('a simulcast Consumer forwards its preferred encoding and switches layers w
   assert.ok(parsed.every((p) => p.ssrc === consumer.rtpParameters.encodings![0]!.ssrc));
   await delay(50);
   assert.deepEqual(layers.at(-1), { spatialLayer: 0, temporalLayer: 0 });
+  sender.close();
+  receiver.close();
+});
+
+test('requestKeyFrame() and resuming a video Consumer send a PLI to the Producer side', {
+  timeout: 30_000,
+}, async () => {
+  const sender = await router.createDirectTransport();
+  const receiver = await router.createDirectTransport();
+  const producer = await sender.produce({
+    kind: 'video',
+    rtpParameters: {
+      codecs: [{ mimeType: 'video/VP8', payloadType: 96, clockRate: 90000 }],
+      encodings: [{ ssrc: 8888 }],
+    },
+  });
+  const consumer = await receiver.consume({
+    producerId: producer.id,
+    rtpCapabilities: router.rtpCapabilities,
+    paused: true,
+  });
+  const plis = collect<Buffer>((l) => sender.on('rtcp', l), 2);
+  await consumer.requestKeyFrame();
+  await delay(250);
+  await consumer.resume();
+  for (const packet of await plis) {
+    const parsed = parseRtcp(packet);
+    assert.equal(parsed.packets.length, 1);
+    const pli = parsed.packets[0]!;
+    assert.equal(pli.type, 'pli');
+    assert.equal((pli as { mediaSsrc: number }).mediaSsrc, 8888);
+  }
   sender.close();
   receiver.close();
 });

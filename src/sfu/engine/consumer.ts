@@ -150,6 +150,8 @@ export class ConsumerEngine implements Handler {
       const target = this.#targetSpatialLayer(now);
       if (target !== this.#currentSpatialLayer && target >= 0) {
         this.#currentSpatialLayer = target;
+        // The receiver cannot decode the new layer until its next key frame.
+        this.#producer.requestKeyFrame(target, now);
         this.#ctx.emit(this.id, 'layerschange', {
           spatialLayer: target,
           temporalLayer: this.#maxTemporalLayer,
@@ -194,6 +196,13 @@ export class ConsumerEngine implements Handler {
     this.#lastSeq = seq;
     this.#lastTs = ts;
     this.#lastSentAt = now;
+  }
+
+  /** A key frame of what this Consumer forwards: its current simulcast layer, else every stream. */
+  requestKeyFrame(): void {
+    const layer =
+      this.type === 'simulcast' && this.#currentSpatialLayer >= 0 ? this.#currentSpatialLayer : undefined;
+    this.#producer.requestKeyFrame(layer);
   }
 
   setProducerPaused(paused: boolean): void {
@@ -252,6 +261,7 @@ export class ConsumerEngine implements Handler {
         this.paused = true;
         return undefined;
       case 'consumer.resume':
+        if (this.paused) this.requestKeyFrame();
         this.paused = false;
         return undefined;
       case 'consumer.setPreferredLayers':
@@ -265,6 +275,7 @@ export class ConsumerEngine implements Handler {
         return { priority };
       }
       case 'consumer.requestKeyFrame':
+        this.requestKeyFrame();
         return undefined;
       case 'consumer.enableTraceEvent':
         this.#traceEventTypes = ((data.types as unknown[]) ?? []).filter((t): t is string =>

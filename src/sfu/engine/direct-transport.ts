@@ -18,6 +18,11 @@ export class DirectTransportEngine extends TransportEngine {
     this.ctx.emit(consumer.id, 'rtp', packet);
   }
 
+  override sendRtcp(packet: Buffer): void {
+    this.sendBytes.add(packet.length);
+    this.ctx.emit(this.id, 'rtcp', packet);
+  }
+
   override sendData(dataConsumer: DataConsumerEngine, message: DataMessage): boolean {
     if (message.data.length > this.#maxMessageSize) return false;
     this.sendBytes.add(message.data.length);

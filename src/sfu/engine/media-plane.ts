@@ -10,6 +10,8 @@ export interface WebRtcMediaPlane {
   receive(data: Buffer, tuple: Tuple, reply: (data: Buffer) => void): void;
   /** Plain RTP from a Consumer, to encrypt and send on the selected tuple. */
   sendRtp(packet: Buffer): void;
+  /** Plain RTCP from the SFU (e.g. PLI for the remote's Producers), to encrypt and send. */
+  sendRtcp?(packet: Buffer): void;
   /** The transport's new ICE credentials (restartIce()). */
   restartIce?(iceParameters: { usernameFragment: string; password: string }): void;
   close(): void;

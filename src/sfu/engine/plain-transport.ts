@@ -135,6 +135,13 @@ export class PlainTransportEngine extends TransportEngine {
     this.#socket.send(packet, remotePort, remoteIp);
   }
 
+  override sendRtcp(packet: Buffer): void {
+    const tuple = this.rtcpTuple ?? this.tuple;
+    if (tuple.remoteIp === undefined || tuple.remotePort === undefined || this.#enableSrtp) return;
+    this.sendBytes.add(packet.length);
+    (this.#rtcpSocket ?? this.#socket).send(packet, tuple.remotePort, tuple.remoteIp);
+  }
+
   protected override get statsType(): string {
     return this.#pipe ? 'pipe-transport' : 'plain-rtp-transport';
   }

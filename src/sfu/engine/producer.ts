@@ -1,3 +1,4 @@
+import { buildPli } from '../../wire/rtp/rtcp.js';
 import { RtpError, RtpView } from '../../wire/rtp/rtp.js';
 import type { EngineContext, Handler } from './context.js';
 import { canonicalMimeType, dumpRtpParameters } from './dump.js';
@@ -9,6 +10,8 @@ import { RateCounter } from './sockets.js';
 const URI_AUDIO_LEVEL = 'urn:ietf:params:rtp-hdrext:ssrc-audio-level';
 const URI_RID = 'urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id';
 const TRACE_TYPES = ['rtp', 'keyframe', 'nack', 'pli', 'fir', 'sr'];
+/** At most one key frame request per stream in this interval (PLI storms help nobody). */
+const KEY_FRAME_REQUEST_INTERVAL_MS = 200;
 
 /** A Producer's per-encoding receive state. */
 interface InboundStream {
@@ -18,6 +21,7 @@ interface InboundStream {
   packets: number;
   bytes: RateCounter;
   lastPacketAt: number;
+  lastKeyFrameRequestAt: number;
 }
 
 /** Who gets the packets a Producer receives: the router fans them out to Consumers and observers. */
@@ -58,6 +62,7 @@ export class ProducerEngine implements Handler {
   readonly audioLevelExtensionId: number;
   readonly #ctx: EngineContext;
   readonly #sink: ProducerSink;
+  readonly #sendRtcp: (packet: Buffer) => void;
   readonly #payloadTypes = new Map<number, number>();
   readonly #rtxPayloadTypes = new Set<number>();
   readonly #extensionIds = new Uint8Array(256);
@@ -71,9 +76,11 @@ export class ProducerEngine implements Handler {
     init: ProducerInit,
     routerCapabilities: RtpCapabilities,
     sink: ProducerSink,
+    sendRtcp: (packet: Buffer) => void,
   ) {
     this.#ctx = ctx;
     this.#sink = sink;
+    this.#sendRtcp = sendRtcp;
     this.id = init.producerId;
     this.kind = init.kind;
     this.rtpParameters = init.rtpParameters;
@@ -119,6 +126,7 @@ export class ProducerEngine implements Handler {
         packets: 0,
         bytes: new RateCounter(),
         lastPacketAt: 0,
+        lastKeyFrameRequestAt: 0,
       };
     });
   }
@@ -191,6 +199,18 @@ export class ProducerEngine implements Handler {
 
   #emitScores(): void {
     this.#ctx.emit(this.id, 'score', this.#scores());
+  }
+
+  /** Asks the sender for a key frame (RTCP PLI) on encoding `idx`, or on every encoding. */
+  requestKeyFrame(idx?: number, now = Date.now()): void {
+    if (this.#closed || this.kind !== 'video') return;
+    this.streams.forEach((stream, i) => {
+      if (idx !== undefined && i !== idx) return;
+      if (stream.ssrc === undefined || now - stream.lastKeyFrameRequestAt < KEY_FRAME_REQUEST_INTERVAL_MS)
+        return;
+      stream.lastKeyFrameRequestAt = now;
+      this.#sendRtcp(buildPli(0, stream.ssrc));
+    });
   }
 
   /** Whether encoding `idx` received media recently (simulcast layer selection). */

@@ -128,6 +128,9 @@ export abstract class TransportEngine implements Handler, RtpSender, DataSender 
   /** Packets a Consumer of this transport sends. */
   abstract sendRtp(consumer: ConsumerEngine, packet: Buffer): void;
 
+  /** RTCP towards the remote endpoint (key frame requests for its Producers). */
+  abstract sendRtcp(packet: Buffer): void;
+
   /** Messages a DataConsumer of this transport sends; false when they cannot be sent. */
   sendData(_dataConsumer: DataConsumerEngine, _message: DataMessage): boolean {
     // SCTP associations are not implemented yet: data over network transports goes nowhere.
@@ -368,7 +371,9 @@ export abstract class TransportEngine implements Handler, RtpSender, DataSender 
     if (typeof data?.producerId !== 'string') throw new TypeError('missing producerId');
     if (this.ctx.producerIds.has(data.producerId))
       throw new Error(`a Producer with same producerId already exists [producerId:${data.producerId}]`);
-    const producer = new ProducerEngine(this.ctx, data, this.router.rtpCapabilities, this.router);
+    const producer = new ProducerEngine(this.ctx, data, this.router.rtpCapabilities, this.router, (packet) =>
+      this.sendRtcp(packet),
+    );
     this.#registerStreams(producer);
     this.producers.set(producer.id, producer);
     this.ctx.producerIds.add(producer.id);

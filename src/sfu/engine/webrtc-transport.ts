@@ -197,6 +197,12 @@ export class WebRtcTransportEngine extends TransportEngine {
     this.#mediaPlane.sendRtp(packet);
   }
 
+  override sendRtcp(packet: Buffer): void {
+    if (!this.#mediaPlane?.sendRtcp) return;
+    this.sendBytes.add(packet.length);
+    this.#mediaPlane.sendRtcp(packet);
+  }
+
   protected override get statsType(): string {
     return 'webrtc-transport';
   }
