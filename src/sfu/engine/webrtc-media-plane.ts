@@ -63,10 +63,20 @@ export function createWebRtcMediaPlaneFactory(
   const lastKeyFrameRequest = new WeakMap<ProducerEngine, number>();
   const counters = { keyFrameRequests: 0, retransmitted: 0 };
 
-  /** Sends a PLI for each stream of the Producer, through the transport that receives it. */
-  const requestKeyFrame = (producerId: string, now: number): void => {
+  /**
+   * A key frame for what this Consumer forwards: through the engine's own request path when it
+   * has one (ConsumerEngine.requestKeyFrame → Producer → its transport's sendRtcp), else a PLI
+   * for each stream of the Producer, sent through the media plane that receives it.
+   */
+  const requestKeyFrame = (consumer: ConsumerEngine, now: number): void => {
+    const engine = consumer as ConsumerEngine & { requestKeyFrame?: () => void };
+    if (typeof engine.requestKeyFrame === 'function') {
+      counters.keyFrameRequests++;
+      engine.requestKeyFrame();
+      return;
+    }
     for (const plane of planes) {
-      const producer = plane.transport?.producers.get(producerId);
+      const producer = plane.transport?.producers.get(consumer.producerId);
       if (!producer) continue;
       const last = lastKeyFrameRequest.get(producer);
       if (last !== undefined && now - last < KEYFRAME_REQUEST_INTERVAL_MS) return;
@@ -105,7 +115,7 @@ function tupleOf(tuple: IceTuple | undefined): Tuple | undefined {
 class EndpointMediaPlane implements WebRtcMediaPlane {
   readonly endpoint: WebRtcEndpoint;
   readonly transport: TransportEngine | undefined;
-  readonly #requestKeyFrame: (producerId: string, now: number) => void;
+  readonly #requestKeyFrame: (consumer: ConsumerEngine, now: number) => void;
   readonly #counters: { keyFrameRequests: number; retransmitted: number };
   readonly #onClose: () => void;
   readonly #retransmissionPackets: number;
@@ -119,7 +129,7 @@ class EndpointMediaPlane implements WebRtcMediaPlane {
     init: Parameters<WebRtcMediaPlaneFactory>[0],
     host: WebRtcMediaPlaneHost,
     options: WebRtcMediaPlaneFactoryOptions,
-    requestKeyFrame: (producerId: string, now: number) => void,
+    requestKeyFrame: (consumer: ConsumerEngine, now: number) => void,
     counters: { keyFrameRequests: number; retransmitted: number },
     onClose: () => void,
   ) {
@@ -193,11 +203,16 @@ class EndpointMediaPlane implements WebRtcMediaPlane {
     if (stream) {
       const now = Date.now();
       if (stream.video && now - stream.lastSentAt > RESUME_GAP_MS)
-        this.#requestKeyFrame(stream.consumer.producerId, now);
+        this.#requestKeyFrame(stream.consumer, now);
       stream.lastSentAt = now;
       stream.buffer?.store(view, now);
     }
     this.endpoint.sendRtp(packet);
+  }
+
+  /** Plain RTCP from the engine (key frame requests for the remote's Producers). */
+  sendRtcp(packet: Buffer): void {
+    this.endpoint.sendRtcp(packet);
   }
 
   /** PLI towards the remote producer, one per stream of the Producer. */
@@ -268,11 +283,11 @@ class EndpointMediaPlane implements WebRtcMediaPlane {
       if (reader.packetType === RtcpType.PSFB && contentLength >= 12) {
         if (reader.fmt === PsfbFmt.PLI) {
           const stream = this.#outboundOf(buf.readUInt32BE(offset + 8));
-          if (stream) this.#requestKeyFrame(stream.consumer.producerId, now);
+          if (stream) this.#requestKeyFrame(stream.consumer, now);
         } else if (reader.fmt === PsfbFmt.FIR) {
           for (let at = offset + 12; at + 8 <= offset + contentLength; at += 8) {
             const stream = this.#outboundOf(buf.readUInt32BE(at));
-            if (stream) this.#requestKeyFrame(stream.consumer.producerId, now);
+            if (stream) this.#requestKeyFrame(stream.consumer, now);
           }
         }
       } else if (
