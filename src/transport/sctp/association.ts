@@ -269,6 +269,7 @@ export class SctpAssociation extends EventEmitter<SctpAssociationEvents> {
   private rttvar = 0;
   private errorCount = 0;
   private t3Timer: NodeJS.Timeout | undefined;
+  private t3Duration = 0;
   private transmitScheduled = false;
 
   // Receiving
@@ -858,6 +859,9 @@ export class SctpAssociation extends EventEmitter<SctpAssociationEvents> {
     while (i > 0 && tsnLt(data.tsn, list[i - 1]!.tsn)) i--;
     list.splice(i, 0, chunk);
     this.receivedBytes += data.payload.length;
+    // A middle fragment arriving in order completes nothing: skip the scan (keeps reassembly of
+    // a large message linear).
+    if (i === list.length - 1 && !(data.flags & DATA_FLAG_END) && list.length > 1) return;
     if (ordered) this.deliverOrdered(streamId);
     else this.deliverUnordered(list, i, streamId);
   }
@@ -1379,7 +1383,13 @@ export class SctpAssociation extends EventEmitter<SctpAssociationEvents> {
 
   private startT3(restart: boolean): void {
     if (this.t3Timer && !restart) return;
+    // Restarted on nearly every SACK: refresh() re-arms without a new timer when the RTO is unchanged.
+    if (this.t3Timer && this.t3Duration === this.rto) {
+      this.t3Timer.refresh();
+      return;
+    }
     clearTimeout(this.t3Timer);
+    this.t3Duration = this.rto;
     this.t3Timer = setTimeout(() => this.onT3(), this.rto);
   }
 
