@@ -87,6 +87,16 @@ test('messages: strings, binary and empty ones with their PPIDs, both ways', asy
     assert.ok(await waitFor(() => back.length === 1, 2000));
     assert.deepEqual(back, ['reply']);
     assert.throws(() => local.send(Buffer.alloc(pair.a.maxMessageSize + 1)), RangeError);
+    // Raw delivery (an SFU relaying by PPID): Buffers whatever the PPID.
+    remote.raw = true;
+    got.length = 0;
+    local.send('as bytes');
+    local.send('');
+    assert.ok(await waitFor(() => got.length === 2, 2000));
+    assert.deepEqual(got, [
+      [Buffer.from('as bytes'), Ppid.STRING],
+      [Buffer.alloc(0), Ppid.STRING_EMPTY],
+    ]);
   } finally {
     pair.close();
   }

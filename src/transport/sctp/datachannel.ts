@@ -43,6 +43,8 @@ export interface DataChannelInit {
   id?: number;
   /** RFC 8832 priority (default 256, "normal"). */
   priority?: number;
+  /** Deliver every message as the received Buffer, strings undecoded (an SFU relaying by PPID). */
+  raw?: boolean;
 }
 
 export type DataChannelState = 'connecting' | 'open' | 'closing' | 'closed';
@@ -106,6 +108,8 @@ export class DataChannel extends EventEmitter<DataChannelEvents> {
   readonly maxPacketLifeTime: number | undefined;
   readonly negotiated: boolean;
   readonly priority: number;
+  /** Messages are delivered as Buffers whatever their PPID (see DataChannelInit.raw). */
+  raw: boolean;
   private state: DataChannelState;
   /** In-band channel we opened, until DATA_CHANNEL_ACK: send ordered (RFC 8832 §6). */
   private awaitingAck: boolean;
@@ -131,6 +135,7 @@ export class DataChannel extends EventEmitter<DataChannelEvents> {
     this.maxPacketLifeTime = init.maxPacketLifeTime;
     this.negotiated = init.negotiated ?? false;
     this.priority = init.priority ?? 256;
+    this.raw = init.raw ?? false;
     this.state = state;
     this.awaitingAck = awaitingAck;
   }
@@ -206,6 +211,11 @@ export class DataChannel extends EventEmitter<DataChannelEvents> {
     if (this.state !== 'open' && this.state !== 'closing') return;
     // Any message from the peer on an in-band channel implies it got our OPEN (RFC 8832 §6).
     this.awaitingAck = false;
+    if (this.raw) {
+      const empty = ppid === Ppid.STRING_EMPTY || ppid === Ppid.BINARY_EMPTY;
+      this.emit('message', empty ? Buffer.alloc(0) : data, ppid);
+      return;
+    }
     switch (ppid) {
       case Ppid.STRING:
       case Ppid.STRING_PARTIAL:
