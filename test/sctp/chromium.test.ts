@@ -262,6 +262,12 @@ test('Chromium data channels (we are DTLS server): DCEP types, echo up to 256 Ki
     const after: boolean[] = await page.evaluate(`window.roundTrip('negotiated', [['string', 5]], 5000)`);
     assert.deepEqual(after, [true]);
     assert.equal(endpoint.sctp!.stats.packetsDropped, 0);
+    // The page closing its RTCPeerConnection ends the association and every channel.
+    const negotiated = channels.get('negotiated')!;
+    const negotiatedClosed = new Promise<void>((resolve) => negotiated.once('close', resolve));
+    await page.evaluate('window.pc.close()');
+    await negotiatedClosed;
+    assert.ok(await waitFor(() => endpoint.sctpState === 'closed', 5000), `sctp ${endpoint.sctpState}`);
   });
 });
 
