@@ -48,11 +48,13 @@ export function createTile(opts: { id: string; name: string; stream: MediaStream
   name.append(micOff);
   caption.append(name);
   const info = el('span', 'tile-info');
+  const mode = el('span', 'badge mode', '');
+  mode.hidden = true;
   const type = el('span', 'badge', '…');
   const rtt = el('span', 'metric');
   const rate = el('span', 'metric');
   if (!opts.local) {
-    info.append(type, rtt, rate);
+    info.append(mode, type, rtt, rate);
     caption.append(info);
   }
   element.append(video, avatar, caption);
@@ -71,6 +73,10 @@ export function createTile(opts: { id: string; name: string; stream: MediaStream
       if (state !== 'connected') type.textContent = state;
     },
     setStats(stats) {
+      // How the media arrives: straight from the peer (P2P) or through the server (SFU).
+      mode.hidden = stats === undefined;
+      mode.textContent = stats?.mode === 'sfu' ? 'SFU' : 'P2P';
+      element.dataset.mode = stats?.mode ?? '';
       const pair = stats?.selectedPair;
       const candidateType = pair?.localCandidateType;
       type.textContent = candidateType ?? stats?.connectionState ?? '…';

@@ -19,6 +19,7 @@ export {
   type TurnTransport,
   turnTransportOf,
 } from './room.js';
+export { DEFAULT_SIMULCAST_ENCODINGS, SfuSession, type SfuSessionOptions } from './sfu-session.js';
 export {
   SignalingClient,
   type SignalingClientOptions,
@@ -35,4 +36,5 @@ export {
   type ConnectionStats,
   type SelectedCandidatePair,
   sampleConnectionStats,
+  statsFromReports,
 } from './stats.js';

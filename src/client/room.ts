@@ -2,6 +2,7 @@ import type { IceServer, JoinResponseData, Permissions, RoomMode } from '../sign
 import type { CandidateFilter } from './candidates.js';
 import { Emitter } from './emitter.js';
 import { P2PMesh } from './p2p-mesh.js';
+import { SfuSession } from './sfu-session.js';
 import {
   SignalingClient,
   type SignalingClientOptions,
@@ -25,6 +26,8 @@ export interface RoomOptions {
   candidateFilter?: CandidateFilter;
   /** How often the 'stats' event fires. Default 1000 ms; 0 turns it off. */
   statsIntervalMs?: number;
+  /** SFU rooms: send camera video in three simulcast layers. Default true. */
+  simulcast?: boolean;
   /** Restart ICE when a connection has stayed `disconnected` this long. Default 3000 ms. */
   disconnectedRestartMs?: number;
   /** Restart ICE when a negotiated connection has not connected after this long. Default 8000 ms. */
@@ -59,6 +62,10 @@ export interface RoomEvents {
   /** One sample per participant with a connection. */
   stats: ConnectionStats[];
   signalingStateChanged: SignalingState;
+  /** SFU rooms: the participant the server hears speaking loudest now. */
+  activeSpeaker: { peerId: string };
+  /** Something failed in the background (e.g. an SFU request); the room carries on. */
+  error: unknown;
   closed: { reason: RoomCloseReason };
 }
 
@@ -85,7 +92,8 @@ function toRtcIceServers(servers: IceServer[], turnTransport: TurnTransport | un
 }
 
 /**
- * A joined room. Today rooms are peer-to-peer meshes; the same API will front SFU rooms.
+ * A joined room: a peer-to-peer mesh (`mode` 'p2p') or a session with the SFU ('sfu'), behind
+ * the same API and events.
  * Whoever was already in when `connect` resolved is in `participants`; events report what
  * changes after that.
  *
@@ -107,7 +115,8 @@ export class Room extends Emitter<RoomEvents> {
   readonly #muted: Record<MediaKind, boolean> = { audio: false, video: false };
   #localPeerId: string;
   #sessionId: string;
-  #mesh: P2PMesh;
+  #mesh: P2PMesh | null = null;
+  #sfu: SfuSession | null = null;
   #localStream: MediaStream | null = null;
   #statsTimer: ReturnType<typeof setInterval> | null = null;
   #sampling = false;
@@ -125,7 +134,7 @@ export class Room extends Emitter<RoomEvents> {
         token,
         ...(options.displayName ? { displayName: options.displayName } : {}),
       });
-      if (joined.mode !== 'p2p') {
+      if (joined.mode !== 'p2p' && joined.mode !== 'sfu') {
         await signaling.request('leave', {}).catch(() => {});
         throw new Error(`room mode '${joined.mode}' is not supported yet`);
       }
@@ -160,7 +169,8 @@ export class Room extends Emitter<RoomEvents> {
       iceTransportPolicy: this.relayOnly ? 'relay' : 'all',
       bundlePolicy: 'max-bundle',
     };
-    this.#mesh = this.#createMesh();
+    if (this.mode === 'sfu') this.#sfu = this.#createSfuSession();
+    else this.#mesh = this.#createMesh();
 
     signaling.on('notification', (n) => this.#onNotification(n));
     signaling.on('state', (state) => {
@@ -189,6 +199,11 @@ export class Room extends Emitter<RoomEvents> {
     return this.#localStream;
   }
 
+  /** SFU rooms: the mediasoup-client session (device, transports); null in P2P rooms. */
+  get sfu(): SfuSession | null {
+    return this.#sfu;
+  }
+
   get signalingState(): SignalingState {
     return this.#signaling.state;
   }
@@ -199,13 +214,15 @@ export class Room extends Emitter<RoomEvents> {
     if (!this.permissions.publish) throw new Error('this token may not publish');
     this.#localStream = stream;
     for (const track of stream.getTracks()) track.enabled = !this.#muted[track.kind as MediaKind];
-    this.#mesh.setLocalStream(stream);
+    this.#mesh?.setLocalStream(stream);
+    this.#sfu?.setLocalStream(stream);
   }
 
   /** Stops sending everything (the tracks themselves stay live; the caller owns them). */
   unpublish(): void {
     this.#localStream = null;
-    this.#mesh.setLocalStream(null);
+    this.#mesh?.setLocalStream(null);
+    this.#sfu?.setLocalStream(null);
   }
 
   /** Muting disables the track: the others get silence or black frames, no renegotiation. */
@@ -214,7 +231,8 @@ export class Room extends Emitter<RoomEvents> {
     for (const track of this.#localStream?.getTracks() ?? []) {
       if (track.kind === kind) track.enabled = !muted;
     }
-    this.#mesh.broadcastControl({ type: 'mute', ...this.#muted });
+    this.#mesh?.broadcastControl({ type: 'mute', ...this.#muted });
+    this.#sfu?.setMuted(kind, muted);
   }
 
   isMuted(kind: MediaKind): boolean {
@@ -223,6 +241,8 @@ export class Room extends Emitter<RoomEvents> {
 
   /** A fresh stats sample for every connection (does not disturb the periodic bitrates). */
   async getStats(): Promise<ConnectionStats[]> {
+    if (this.#sfu) return this.#sfu.getStats((peerId) => this.#participants.get(peerId)?.stats);
+    if (!this.#mesh) return [];
     return Promise.all(
       [...this.#mesh.links.values()].map(async (link) => {
         const sample = await sampleConnectionStats(
@@ -245,7 +265,8 @@ export class Room extends Emitter<RoomEvents> {
 
   /** Restarts ICE on every connection (e.g. after the device changed networks). */
   restartIce(): void {
-    for (const link of this.#mesh.links.values()) link.restartIce();
+    this.#sfu?.restartIce();
+    for (const link of this.#mesh?.links.values() ?? []) link.restartIce();
   }
 
   /** Drops the signaling socket as a network failure would (it reconnects and resumes). For tests. */
@@ -280,8 +301,45 @@ export class Room extends Emitter<RoomEvents> {
     });
   }
 
+  #createSfuSession(): SfuSession {
+    return new SfuSession({
+      signaling: this.#signaling,
+      permissions: this.permissions,
+      iceServers: this.#configuration.iceServers ?? [],
+      iceTransportPolicy: this.#configuration.iceTransportPolicy ?? 'all',
+      ...(this.#options.simulcast !== undefined ? { simulcast: this.#options.simulcast } : {}),
+      onTrack: (peerId, track) => this.#onTrack(peerId, track),
+      onTrackEnded: (peerId, track) => this.#participants.get(peerId)?.stream.removeTrack(track),
+      onRemotePaused: (peerId, kind, paused) => {
+        const participant = this.#participants.get(peerId);
+        if (!participant || participant.muted[kind] === paused) return;
+        participant.muted = { ...participant.muted, [kind]: paused };
+        this.emit('participantMuteChanged', participant);
+      },
+      onConnectionState: (state) => {
+        // Every participant's media comes over the one receive transport.
+        for (const participant of this.#participants.values()) {
+          participant.connectionState = state;
+          this.emit('connectionStateChanged', { participant, state });
+        }
+      },
+      onActiveSpeaker: (peerId) => this.emit('activeSpeaker', { peerId }),
+      onError: (err) => {
+        console.warn('tureen: SFU session error', err);
+        this.emit('error', err);
+      },
+    });
+  }
+
   #onNotification(notification: SignalingNotificationEvent): void {
     if (this.#closed) return;
+    if (this.#sfu) {
+      if (notification.method === 'peerJoined')
+        this.#addParticipant(notification.data.peerId, notification.data.displayName, false);
+      else if (notification.method === 'peerLeft') this.#removeParticipant(notification.data.peerId);
+      else this.#sfu.handleNotification(notification);
+      return;
+    }
     switch (notification.method) {
       case 'peerJoined':
         this.#addParticipant(notification.data.peerId, notification.data.displayName, false);
@@ -293,7 +351,7 @@ export class Room extends Emitter<RoomEvents> {
         const { from, description, candidate } = notification.data;
         // A signal can only come from someone in the room, even if peerJoined has not arrived.
         if (!this.#participants.has(from)) this.#addParticipant(from, from, false);
-        this.#mesh.handleSignal(from, { description, candidate });
+        this.#mesh?.handleSignal(from, { description, candidate });
         break;
       }
     }
@@ -305,18 +363,19 @@ export class Room extends Emitter<RoomEvents> {
       peerId,
       displayName,
       stream: new MediaStream(),
-      connectionState: 'new',
+      connectionState: this.#sfu ? this.#sfu.connectionState : 'new',
       muted: { audio: false, video: false },
       stats: undefined,
     };
     this.#participants.set(peerId, participant);
     this.emit('participantJoined', participant);
-    this.#mesh.connect(peerId, initiator);
+    this.#mesh?.connect(peerId, initiator);
   }
 
   #removeParticipant(peerId: string): void {
     const participant = this.#participants.get(peerId);
-    this.#mesh.disconnect(peerId);
+    this.#mesh?.disconnect(peerId);
+    this.#sfu?.removePeer(peerId);
     if (!participant) return;
     this.#participants.delete(peerId);
     for (const track of participant.stream.getTracks()) participant.stream.removeTrack(track);
@@ -351,18 +410,26 @@ export class Room extends Emitter<RoomEvents> {
     if (isNewPeer) {
       // The grace period ran out: we are a new peer and every connection starts over.
       for (const peerId of [...this.#participants.keys()]) this.#removeParticipant(peerId);
-      this.#mesh.close();
       this.#localPeerId = joined.peerId;
-      this.#mesh = this.#createMesh();
-      if (this.#localStream) this.#mesh.setLocalStream(this.#localStream);
-      this.#mesh.broadcastControl({ type: 'mute', ...this.#muted });
+      if (this.#sfu) {
+        // The server closed the old peer's transports: start a new session.
+        this.#sfu.close();
+        this.#sfu = this.#createSfuSession();
+        if (this.#localStream) void this.#sfu.setLocalStream(this.#localStream);
+        for (const kind of ['audio', 'video'] as const) if (this.#muted[kind]) this.#sfu.setMuted(kind, true);
+      } else {
+        this.#mesh?.close();
+        this.#mesh = this.#createMesh();
+        if (this.#localStream) this.#mesh.setLocalStream(this.#localStream);
+        this.#mesh.broadcastControl({ type: 'mute', ...this.#muted });
+      }
     } else {
       const present = new Set(joined.peers.map((p) => p.peerId));
       for (const peerId of [...this.#participants.keys()]) {
         if (!present.has(peerId)) this.#removeParticipant(peerId);
       }
       // Signals sent while the socket was down were lost; fresh candidates repair that.
-      this.#mesh.restartStalledLinks();
+      this.#mesh?.restartStalledLinks();
     }
     // Peers that joined while we were away saw us in their join response and offer to us.
     for (const peer of joined.peers) this.#addParticipant(peer.peerId, peer.displayName, isNewPeer);
@@ -391,7 +458,8 @@ export class Room extends Emitter<RoomEvents> {
     this.#closed = true;
     if (this.#statsTimer) clearInterval(this.#statsTimer);
     this.#statsTimer = null;
-    this.#mesh.close();
+    this.#mesh?.close();
+    this.#sfu?.close();
     this.#signaling.close();
     for (const participant of this.#participants.values()) this.emit('participantLeft', participant);
     this.#participants.clear();

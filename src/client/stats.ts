@@ -16,6 +16,8 @@ export interface SelectedCandidatePair {
 
 export interface ConnectionStats {
   peerId: string;
+  /** How this participant's media reaches us: a direct connection or through the SFU. */
+  mode: 'p2p' | 'sfu';
   /** Milliseconds, the stats report's clock. */
   timestamp: number;
   connectionState: RTCPeerConnectionState;
@@ -86,17 +88,50 @@ export async function sampleConnectionStats(
   previous: ConnectionStats | undefined,
 ): Promise<ConnectionStats> {
   const report = await pc.getStats();
+  return statsFromReports(
+    peerId,
+    'p2p',
+    [report],
+    {
+      connectionState: pc.connectionState,
+      signalingState: pc.signalingState,
+      iceConnectionState: pc.iceConnectionState,
+    },
+    previous,
+  );
+}
+
+export interface ConnectionStates {
+  connectionState: RTCPeerConnectionState;
+  signalingState: RTCSignalingState;
+  iceConnectionState: RTCIceConnectionState;
+}
+
+/**
+ * One participant's sample from stats reports (a whole connection's, or the reports of the
+ * SFU consumers carrying this participant's media); pass the previous sample to get bitrates.
+ */
+export function statsFromReports(
+  peerId: string,
+  mode: 'p2p' | 'sfu',
+  reports: RTCStatsReport[],
+  states: ConnectionStates,
+  previous: ConnectionStats | undefined,
+): ConnectionStats {
   const records = new Map<string, StatsRecord>();
-  report.forEach((record: StatsRecord) => {
-    records.set(record.id, record);
-  });
+  for (const report of reports) {
+    report.forEach((record: StatsRecord) => {
+      records.set(record.id, record);
+    });
+  }
 
   const stats: ConnectionStats = {
     peerId,
+    mode,
     timestamp: Date.now(),
-    connectionState: pc.connectionState,
-    signalingState: pc.signalingState,
-    iceConnectionState: pc.iceConnectionState,
+    connectionState: states.connectionState,
+    signalingState: states.signalingState,
+    iceConnectionState: states.iceConnectionState,
     selectedPair: undefined,
     inboundBitrate: 0,
     outboundBitrate: 0,

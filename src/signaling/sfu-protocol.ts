@@ -18,7 +18,25 @@ export const createWebRtcTransportSchema = z.object({
 });
 export type CreateWebRtcTransportData = z.infer<typeof createWebRtcTransportSchema>;
 
-export const setRtpCapabilitiesSchema = z.object({ rtpCapabilities: object });
+/** Enough shape to be usable for consuming; the SFU checks each codec when it matches them. */
+const rtpCapabilitiesSchema = z
+  .object({
+    codecs: z
+      .array(
+        z
+          .object({
+            kind: z.enum(['audio', 'video']),
+            mimeType: z.string().min(1).max(ID_MAX),
+            clockRate: z.number().int().positive(),
+          })
+          .passthrough(),
+      )
+      .max(256),
+    headerExtensions: z.array(object).max(256).optional(),
+  })
+  .passthrough();
+
+export const setRtpCapabilitiesSchema = z.object({ rtpCapabilities: rtpCapabilitiesSchema });
 export const connectWebRtcTransportSchema = z.object({ transportId: id, dtlsParameters: object });
 export const restartIceSchema = z.object({ transportId: id });
 export const produceSchema = z.object({
