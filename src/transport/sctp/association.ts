@@ -175,7 +175,8 @@ interface InStream {
 
 const COOKIE_BODY = 36;
 const COOKIE_MAC = 32;
-const MAX_BURST = 4;
+/** Packets one transmit() may emit: bounds the work done per incoming SACK or timer. */
+const MAX_PACKETS_PER_TRANSMIT = 64;
 const MAX_DUPLICATES_REPORTED = 16;
 const MAX_GAP_BLOCKS = 128;
 /** TSNs this far beyond the cumulative point are dropped: bounds the received-TSN set. */
@@ -1277,7 +1278,7 @@ export class SctpAssociation extends EventEmitter<SctpAssociationEvents> {
         if (free < c.payload.length) break;
         if (w.room < DATA_HEADER_SIZE + c.payload.length) {
           this.flushPacket();
-          if (++packets >= MAX_BURST * 4) break;
+          if (++packets >= MAX_PACKETS_PER_TRANSMIT) break;
         }
         c.retransmit = false;
         this.retransmitMarked--;
@@ -1315,7 +1316,7 @@ export class SctpAssociation extends EventEmitter<SctpAssociationEvents> {
         if (!windowOk) break;
         if (w.room < DATA_HEADER_SIZE + size) {
           this.flushPacket();
-          if (++packets >= MAX_BURST * 16) break;
+          if (++packets >= MAX_PACKETS_PER_TRANSMIT) break;
         }
         this.pending.shift();
         c.sends = 1;
