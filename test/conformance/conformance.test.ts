@@ -28,6 +28,19 @@ function run(command: string, args: string[]): Promise<number> {
   });
 }
 
+async function runJest(output: string, extraArgs: string[] = []): Promise<JestReport> {
+  await run(process.execPath, [
+    join(root, 'node_modules', 'jest', 'bin', 'jest.js'),
+    '-c',
+    join(root, 'test', 'conformance', 'jest.config.cjs'),
+    '--json',
+    '--outputFile',
+    output,
+    ...extraArgs,
+  ]);
+  return JSON.parse(readFileSync(output, 'utf8')) as JestReport;
+}
+
 test('mediasoup conformance suite: no failures beyond known-failures.json', {
   timeout: 400_000,
 }, async () => {
@@ -38,26 +51,34 @@ test('mediasoup conformance suite: no failures beyond known-failures.json', {
   );
   const dir = mkdtempSync(join(tmpdir(), 'tureen-conformance-'));
   try {
-    const output = join(dir, 'jest.json');
-    await run(process.execPath, [
-      join(root, 'node_modules', 'jest', 'bin', 'jest.js'),
-      '-c',
-      join(root, 'test', 'conformance', 'jest.config.cjs'),
-      '--json',
-      '--outputFile',
-      output,
-    ]);
-    const report = JSON.parse(readFileSync(output, 'utf8')) as JestReport;
     const known = JSON.parse(
       readFileSync(join(import.meta.dirname, 'known-failures.json'), 'utf8'),
     ) as KnownFailures;
     const allowed = new Set(known.failures.map((f) => f.test));
     const independent = new Set(known.implementationIndependent);
-    const results = report.testResults.flatMap((r) => r.assertionResults);
-    const failed = results.filter((r) => r.status === 'failed').map((r) => r.fullName);
-    const passed = new Set(results.filter((r) => r.status === 'passed').map((r) => r.fullName));
-    const dependent = results.filter((r) => !independent.has(r.fullName));
-    const dependentPassed = dependent.filter((r) => r.status === 'passed').length;
+    const report = await runJest(join(dir, 'first.json'));
+    const results = new Map(
+      report.testResults.flatMap((r) => r.assertionResults).map((r) => [r.fullName, r.status]),
+    );
+    // Every test has a 2-3 s budget that includes starting worker processes: on a loaded machine
+    // a few miss it. Unexpected failures get one more run on their own before they count.
+    const unexpected = [...results].filter(([name, status]) => status === 'failed' && !allowed.has(name));
+    if (unexpected.length > 0) {
+      const pattern = unexpected
+        .map(([name]) => `^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`)
+        .join('|');
+      const retry = await runJest(join(dir, 'retry.json'), ['--testNamePattern', pattern]);
+      for (const r of retry.testResults.flatMap((t) => t.assertionResults)) {
+        if (r.status !== 'pending') results.set(r.fullName, r.status);
+      }
+      console.log(
+        `conformance: re-ran ${unexpected.length} failed test(s): ${unexpected.map(([n]) => n).join('; ')}`,
+      );
+    }
+    const failed = [...results].filter(([, status]) => status === 'failed').map(([name]) => name);
+    const passed = new Set([...results].filter(([, status]) => status === 'passed').map(([name]) => name));
+    const dependent = [...results].filter(([name]) => !independent.has(name));
+    const dependentPassed = dependent.filter(([, status]) => status === 'passed').length;
     console.log(
       `conformance: ${passed.size} passed, ${failed.length} failed, ${report.numTotalTests} total; ` +
         `implementation-dependent: ${dependentPassed} / ${dependent.length} passed`,
