@@ -21,6 +21,7 @@ if (!rerunInLoopbackNamespace(fileURLToPath(import.meta.url), 110_000)) {
   let server: TureenServer;
   let browser: Browser;
   const pages: Page[] = [];
+  const joinedAt: number[] = [];
 
   before(async () => {
     await ensureWebBuild();
@@ -38,6 +39,7 @@ if (!rerunInLoopbackNamespace(fileURLToPath(import.meta.url), 110_000)) {
     browser = await launchBrowser();
     for (let i = 0; i < PAGES; i++) {
       pages.push(await openRoomPage(browser, server.httpUrl, { room: 'sfu-connect', name: `p${i}` }));
+      joinedAt.push(Date.now());
     }
   });
 
@@ -48,22 +50,26 @@ if (!rerunInLoopbackNamespace(fileURLToPath(import.meta.url), 110_000)) {
 
   test('every page is in SFU mode and its send and receive transports connect (ICE + DTLS)', {
     timeout: 40_000,
-  }, async () => {
+  }, async (t) => {
     for (const page of pages) assert.equal(await page.evaluate(() => window.tureen.room?.mode), 'sfu');
-    for (const [i, page] of pages.entries()) {
-      await waitFor(
-        `page ${i} transports connected`,
-        () =>
-          page.evaluate(() => {
-            const sfu = window.tureen.room?.sfu;
-            return (
-              sfu?.sendTransport?.connectionState === 'connected' &&
-              sfu?.recvTransport?.connectionState === 'connected'
-            );
-          }),
-        { timeoutMs: 25_000 },
-      );
-    }
+    const connectedAfter = await Promise.all(
+      pages.map(async (page, i) => {
+        await waitFor(
+          `page ${i} transports connected`,
+          () =>
+            page.evaluate(() => {
+              const sfu = window.tureen.room?.sfu;
+              return (
+                sfu?.sendTransport?.connectionState === 'connected' &&
+                sfu?.recvTransport?.connectionState === 'connected'
+              );
+            }),
+          { timeoutMs: 25_000, intervalMs: 100 },
+        );
+        return Date.now() - joinedAt[i]!;
+      }),
+    );
+    t.diagnostic(`transports connected, ms after each page joined: ${connectedAfter.join(', ')}`);
     // Each peer's audio and video producer exists on the server, and everyone consumes them.
     const sfuRoom = server.sfu!.rooms.room('sfu-connect')!;
     await waitFor('2 producers and 6 consumers per peer', () =>
