@@ -54,6 +54,27 @@ window.produceAll = async () => {
   window.producers = { video, audio };
   return { video: video.id, audio: audio.id };
 };
+window.produceSimulcast = async () => {
+  const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 1280, height: 720 } });
+  const video = await window.transport.produce({
+    track: stream.getVideoTracks()[0],
+    encodings: [
+      { rid: 'r0', maxBitrate: 100000, scaleResolutionDownBy: 4 },
+      { rid: 'r1', maxBitrate: 300000, scaleResolutionDownBy: 2 },
+      { rid: 'r2', maxBitrate: 900000, scaleResolutionDownBy: 1 },
+    ],
+    codecOptions: { videoGoogleStartBitrate: 1000 },
+  });
+  window.producers = { video };
+  return { video: video.id };
+};
+window.iceStats = async () => {
+  let responses = 0; let available = 0;
+  (await window.transport.getStats()).forEach((s) => {
+    if (s.type === 'candidate-pair' && s.nominated) { responses += s.responsesReceived || 0; available = Math.max(available, s.availableOutgoingBitrate || 0); }
+  });
+  return { responses, available };
+};
 window.consume = async (producerId) => {
   const p = await window.bridge('consume', { transportId: window.transport.id, producerId, rtpCapabilities: window.device.rtpCapabilities });
   const c = await window.transport.consume({ id: p.id, producerId, kind: p.kind, rtpParameters: p.rtpParameters });
@@ -66,12 +87,12 @@ window.consume = async (producerId) => {
 };
 window.producerClosed = (kind) => { const c = window.consumers[kind]; c.close(); window.closedConsumers.push(c.id); return c.closed; };
 window.stats = async () => {
-  const out = { framesDecoded: 0, totalAudioEnergy: 0, nackCount: 0, pliCount: 0, packetsLost: 0 };
+  const out = { framesDecoded: 0, totalAudioEnergy: 0, nackCount: 0, pliCount: 0, packetsLost: 0, frameWidth: 0 };
   for (const c of Object.values(window.consumers)) {
     if (c.closed) continue;
     (await c.getStats()).forEach((s) => {
       if (s.type !== 'inbound-rtp') return;
-      if (s.kind === 'video') { out.framesDecoded = s.framesDecoded || 0; out.nackCount = s.nackCount || 0; out.pliCount = s.pliCount || 0; out.packetsLost = s.packetsLost || 0; }
+      if (s.kind === 'video') { out.framesDecoded = s.framesDecoded || 0; out.nackCount = s.nackCount || 0; out.pliCount = s.pliCount || 0; out.packetsLost = s.packetsLost || 0; out.frameWidth = s.frameWidth || 0; }
       else out.totalAudioEnergy = s.totalAudioEnergy || 0;
     });
   }
@@ -85,6 +106,7 @@ interface PageStats {
   nackCount: number;
   pliCount: number;
   packetsLost: number;
+  frameWidth: number;
 }
 
 const mediaCodecs = [
@@ -312,6 +334,113 @@ test('Chromium mediasoup-client → tureen/sfu → Chromium mediasoup-client: vi
         audioEnergy: s.totalAudioEnergy,
         pli: s.pliCount,
         nack: s.nackCount,
+      }),
+    );
+  } finally {
+    await pageA.close();
+    await pageB.close();
+    sendTransport.close();
+    recvTransport.close();
+  }
+});
+
+test('Chromium simulcast (3 RIDs) consumed at each spatial layer via setPreferredLayers; ICE restart keeps media flowing', {
+  timeout: 85_000,
+}, async () => {
+  const bridge = new Bridge();
+  const listenInfos = [{ protocol: 'udp' as const, ip: '127.0.0.1' }];
+  const sendTransport = await router.createWebRtcTransport({ listenInfos });
+  const recvTransport = await router.createWebRtcTransport({ listenInfos });
+  bridge.transports.set(sendTransport.id, sendTransport);
+  bridge.transports.set(recvTransport.id, recvTransport);
+  const pageA = await browser.newPage();
+  const pageB = await browser.newPage();
+  try {
+    for (const page of [pageA, pageB]) {
+      await page.exposeFunction('bridge', (method: string, data: unknown) => bridge.handle(method, data));
+      await page.goto(origin);
+    }
+    const caps = router.rtpCapabilities;
+    await pageA.evaluate(
+      ([c, info]) =>
+        (window as never as { setup: (...a: unknown[]) => Promise<unknown> }).setup(c, info, 'send'),
+      [caps, transportInfo(sendTransport)] as const,
+    );
+    await pageB.evaluate(
+      ([c, info]) =>
+        (window as never as { setup: (...a: unknown[]) => Promise<unknown> }).setup(c, info, 'recv'),
+      [caps, transportInfo(recvTransport)] as const,
+    );
+    const ids = (await pageA.evaluate('window.produceSimulcast()')) as { video: string };
+    const consumerId = (await pageB.evaluate(`window.consume(${JSON.stringify(ids.video)})`)) as string;
+    const consumer = bridge.consumers.get(consumerId)!;
+    assert.equal(consumer.type, 'simulcast');
+    const layers: number[] = [];
+    consumer.on('layerschange', (l) => {
+      if (l) layers.push(l.spatialLayer);
+    });
+    let s = await waitFor(pageB, (x) => x.framesDecoded >= 20, 20_000);
+    assert.ok(s.framesDecoded >= 20, `B decoded ${s.framesDecoded} frames`);
+
+    // Upper layers only arrive when Chrome's bandwidth estimate grows: our transport-cc feedback.
+    const producer = bridge.producers.get(ids.video)!;
+    const activeLayers = async () => {
+      const stats = (await producer.getStats()) as { rid?: string; bitrate: number }[];
+      return stats.filter((x) => x.bitrate > 0).length;
+    };
+    const deadline = Date.now() + 20_000;
+    let active = await activeLayers();
+    while (active < 3 && Date.now() < deadline) {
+      await sleep(500);
+      active = await activeLayers();
+    }
+    assert.equal(active, 3, 'all three simulcast encodings reach the SFU');
+
+    const widths: number[] = [];
+    for (const spatialLayer of [0, 1, 2]) {
+      await consumer.setPreferredLayers({ spatialLayer });
+      const expected = 1280 / 2 ** (2 - spatialLayer);
+      s = await waitFor(pageB, (x) => x.frameWidth === expected, 15_000);
+      widths.push(s.frameWidth);
+      assert.equal(s.frameWidth, expected, `layer ${spatialLayer}: frameWidth ${s.frameWidth}`);
+      const before = s.framesDecoded;
+      s = await waitFor(pageB, (x) => x.framesDecoded >= before + 10, 10_000);
+      assert.ok(s.framesDecoded >= before + 10, `layer ${spatialLayer} keeps decoding`);
+    }
+    assert.ok(layers.includes(0) && layers.includes(2), `layerschange events ${layers}`);
+
+    // ICE restart of the send transport: new credentials on both sides, media keeps flowing and
+    // Chromium's connectivity checks (now with the new credentials) keep being answered.
+    const iceParameters = await sendTransport.restartIce();
+    await pageA.evaluate(
+      (p) =>
+        (
+          window as never as { transport: { restartIce: (o: unknown) => Promise<void> } }
+        ).transport.restartIce({ iceParameters: p }),
+      iceParameters,
+    );
+    const iceBefore = (await pageA.evaluate('window.iceStats()')) as { responses: number; available: number };
+    const framesBefore = (await stats(pageB)).framesDecoded;
+    s = await waitFor(pageB, (x) => x.framesDecoded >= framesBefore + 40, 12_000);
+    // Consent checks run every few seconds: give Chromium time for some with the new credentials.
+    await sleep(6000);
+    const iceAfter = (await pageA.evaluate('window.iceStats()')) as { responses: number; available: number };
+    s = await stats(pageB);
+    assert.ok(
+      s.framesDecoded >= framesBefore + 60,
+      `frames after ICE restart ${framesBefore} → ${s.framesDecoded}`,
+    );
+    assert.ok(
+      iceAfter.responses > iceBefore.responses,
+      `STUN responses ${iceBefore.responses} → ${iceAfter.responses}`,
+    );
+    console.log(
+      'sfu-media simulcast',
+      JSON.stringify({
+        widths,
+        layers,
+        availableOutgoingBitrate: iceAfter.available,
+        ice: [iceBefore.responses, iceAfter.responses],
       }),
     );
   } finally {

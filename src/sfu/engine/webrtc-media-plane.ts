@@ -14,11 +14,24 @@
  * One factory per worker (one DTLS certificate shared by every transport of the worker).
  */
 import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { NackGenerator } from '../../media/nack-generator.js';
 import { RetransmissionBuffer } from '../../media/retransmission-buffer.js';
+import { RtpStreamRecv } from '../../media/rtp-stream-recv.js';
+import { TransportCcGenerator } from '../../media/transport-cc.js';
 import type { DtlsCertificate } from '../../transport/dtls/index.js';
 import { type DtlsParameters, WebRtcEndpoint } from '../../transport/endpoint/index.js';
 import type { IceTuple } from '../../transport/ice/index.js';
-import { buildPli, PsfbFmt, RtcpReader, RtcpType, RtpfbFmt } from '../../wire/rtp/rtcp.js';
+import {
+  buildNack,
+  buildPli,
+  buildReceiverReport,
+  PsfbFmt,
+  type ReportBlock,
+  RtcpReader,
+  RtcpType,
+  RtpfbFmt,
+} from '../../wire/rtp/rtcp.js';
 import { RtpError, RtpView } from '../../wire/rtp/rtp.js';
 import type { ConsumerEngine } from './consumer.js';
 import type { WebRtcMediaPlane, WebRtcMediaPlaneFactory, WebRtcMediaPlaneHost } from './media-plane.js';
@@ -30,6 +43,30 @@ import type { TransportEngine, Tuple } from './transport.js';
 const KEYFRAME_REQUEST_INTERVAL_MS = 500;
 /** A video consumer stream silent this long asks for a key frame when it sends again. */
 const RESUME_GAP_MS = 400;
+
+const URI_TWCC = 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01';
+const URI_RRID = 'urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id';
+/** NACK retries are checked this often; transport-cc feedback and receiver reports less often. */
+const TICK_MS = 40;
+const TRANSPORT_CC_INTERVAL_MS = 100;
+const RECEIVER_REPORT_INTERVAL_MS = 1000;
+
+/** A producer media stream received on this transport (by its SSRC). */
+interface InboundMedia {
+  rtx: false;
+  producer: ProducerEngine;
+  ssrc: number;
+  recv: RtpStreamRecv;
+  nack: NackGenerator | undefined;
+}
+
+/** A producer's RTX stream: decapsulated here, so the Producer sees the original packet. */
+interface InboundRtx {
+  rtx: true;
+  media: InboundMedia;
+  /** RTX payload type → original payload type. */
+  apt: Map<number, number>;
+}
 
 /** Per consumer stream (by its SSRC) on the sending side. */
 interface OutboundStream {
@@ -115,6 +152,7 @@ function tupleOf(tuple: IceTuple | undefined): Tuple | undefined {
 class EndpointMediaPlane implements WebRtcMediaPlane {
   readonly endpoint: WebRtcEndpoint;
   readonly transport: TransportEngine | undefined;
+  readonly #host: WebRtcMediaPlaneHost;
   readonly #requestKeyFrame: (consumer: ConsumerEngine, now: number) => void;
   readonly #counters: { keyFrameRequests: number; retransmitted: number };
   readonly #onClose: () => void;
@@ -123,6 +161,14 @@ class EndpointMediaPlane implements WebRtcMediaPlane {
   readonly #view = new RtpView();
   readonly #reader = new RtcpReader();
   readonly #rtcpSsrc = randomBytes(4).readUInt32BE(0) || 1;
+  readonly #inbound = new Map<number, InboundMedia | InboundRtx>();
+  readonly #inView = new RtpView();
+  readonly #transportCc: TransportCcGenerator;
+  #transportCcId = 0;
+  #transportCcProducers = -1;
+  readonly #timer: NodeJS.Timeout;
+  #lastTransportCcAt = 0;
+  #lastReportAt = 0;
   #closed = false;
 
   constructor(
@@ -133,6 +179,7 @@ class EndpointMediaPlane implements WebRtcMediaPlane {
     counters: { keyFrameRequests: number; retransmitted: number },
     onClose: () => void,
   ) {
+    this.#host = host;
     this.transport = host.transport;
     this.#requestKeyFrame = requestKeyFrame;
     this.#counters = counters;
@@ -163,7 +210,10 @@ class EndpointMediaPlane implements WebRtcMediaPlane {
       if (t && 'dtlsState' in t) t.dtlsState = dtlsState;
       host.emit('dtlsstatechange', { dtlsState });
     });
-    endpoint.onRtp = (packet) => host.deliverRtp(packet);
+    this.#transportCc = new TransportCcGenerator({ senderSsrc: this.#rtcpSsrc });
+    endpoint.onRtp = (packet) => this.#receiveRtp(packet);
+    this.#timer = setInterval(() => this.#tick(), TICK_MS);
+    this.#timer.unref();
     endpoint.onRtcp = (packet) => this.#receiveRtcp(packet);
     const remote: DtlsParameters = {
       role:
@@ -225,7 +275,9 @@ class EndpointMediaPlane implements WebRtcMediaPlane {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#timer);
     this.#outbound.clear();
+    this.#inbound.clear();
     this.endpoint.close();
     this.#onClose();
   }
@@ -274,13 +326,178 @@ class EndpointMediaPlane implements WebRtcMediaPlane {
     return stream && !stream.consumer.closed ? stream : null;
   }
 
+  /** Decrypted RTP from the remote producer side: receive stats, NACK, transport-cc, RTX. */
+  #receiveRtp(packet: Buffer): void {
+    const view = this.#inView;
+    if (view.reset(packet) !== RtpError.Ok) return;
+    const now = performance.now();
+    const transport = this.transport;
+    if (transport && transport.producers.size !== this.#transportCcProducers)
+      this.#findTransportCcId(transport);
+    if (this.#transportCcId > 0)
+      this.#transportCc.record(view.readTransportWideSeq(this.#transportCcId), now, view.ssrc);
+    const ssrc = view.ssrc;
+    const stream = this.#inbound.get(ssrc) ?? this.#bindInbound(view);
+    if (stream === undefined) {
+      this.#host.deliverRtp(packet);
+      return;
+    }
+    if (stream.rtx) {
+      const originalPt = stream.apt.get(view.payloadType);
+      if (originalPt === undefined) return;
+      const media = stream.media;
+      // Rewrites the packet in place (2 bytes further on) into the original one.
+      if (media.recv.receiveRtx(view, originalPt, now) < 0) return;
+      media.nack?.received(view.sequenceNumber, now);
+      this.#host.deliverRtp(view.buf.subarray(view.offset, view.offset + view.length));
+      return;
+    }
+    if (stream.recv.receive(view, now) >= 0) stream.nack?.received(view.sequenceNumber, now);
+    this.#host.deliverRtp(packet);
+  }
+
+  #findTransportCcId(transport: TransportEngine): void {
+    this.#transportCcProducers = transport.producers.size;
+    for (const producer of transport.producers.values()) {
+      const ext = producer.rtpParameters.headerExtensions?.find((e) => e.uri === URI_TWCC);
+      if (ext) {
+        this.#transportCcId = ext.id;
+        return;
+      }
+    }
+  }
+
+  /** Which Producer stream an SSRC is: by declared SSRC (media or RTX), by RID, by repaired RID. */
+  #bindInbound(view: RtpView): InboundMedia | InboundRtx | undefined {
+    const ssrc = view.ssrc;
+    for (const producer of this.transport?.producers.values() ?? []) {
+      const params = producer.rtpParameters;
+      const encodings = params.encodings ?? [];
+      for (let i = 0; i < encodings.length; i++) {
+        const encoding = encodings[i]!;
+        if (encoding.ssrc === ssrc) return this.#media(producer, ssrc);
+        if (encoding.rtx?.ssrc === ssrc && encoding.ssrc !== undefined)
+          return this.#rtx(producer, ssrc, this.#media(producer, encoding.ssrc));
+      }
+      for (const stream of producer.streams) if (stream.ssrc === ssrc) return this.#media(producer, ssrc);
+      const rridId = params.headerExtensions?.find((e) => e.uri === URI_RRID)?.id;
+      if (rridId) {
+        const rid = view.readStringExtension(rridId);
+        const stream = rid === undefined ? undefined : producer.streams.find((s) => s.rid === rid);
+        if (stream?.ssrc !== undefined) return this.#rtx(producer, ssrc, this.#media(producer, stream.ssrc));
+      }
+    }
+    return undefined;
+  }
+
+  #media(producer: ProducerEngine, ssrc: number): InboundMedia {
+    const known = this.#inbound.get(ssrc);
+    if (known && !known.rtx) return known;
+    const codec = producer.rtpParameters.codecs.find((c) => !isRtxCodec(c));
+    const nackable =
+      producer.kind === 'video' &&
+      Boolean(codec?.rtcpFeedback?.some((f) => f.type === 'nack' && !f.parameter));
+    const endpoint = this.endpoint;
+    const senderSsrc = this.#rtcpSsrc;
+    const stream: InboundMedia = {
+      rtx: false,
+      producer,
+      ssrc,
+      recv: new RtpStreamRecv({ ssrc, clockRate: codec?.clockRate ?? 90000 }),
+      nack: nackable
+        ? new NackGenerator({
+            sendNack: (seqs) => endpoint.sendRtcp(buildNack(senderSsrc, ssrc, seqs)),
+            requestKeyFrame: () => this.#producerKeyFrame(producer),
+          })
+        : undefined,
+    };
+    this.#inbound.set(ssrc, stream);
+    return stream;
+  }
+
+  #rtx(producer: ProducerEngine, ssrc: number, media: InboundMedia): InboundRtx {
+    const apt = new Map<number, number>();
+    for (const codec of producer.rtpParameters.codecs) {
+      const original = Number(codec.parameters?.apt);
+      if (isRtxCodec(codec) && Number.isInteger(original)) apt.set(codec.payloadType, original);
+    }
+    const stream: InboundRtx = { rtx: true, media, apt };
+    this.#inbound.set(ssrc, stream);
+    return stream;
+  }
+
+  #producerKeyFrame(producer: ProducerEngine): void {
+    const engine = producer as ProducerEngine & { requestKeyFrame?: () => void };
+    if (typeof engine.requestKeyFrame === 'function') engine.requestKeyFrame();
+    else this.sendPli(producer);
+  }
+
+  /** NACK retries; transport-cc feedback; receiver reports; forgets streams of closed producers. */
+  #tick(): void {
+    const now = performance.now();
+    for (const [ssrc, stream] of this.#inbound) {
+      const media = stream.rtx ? stream.media : stream;
+      if (media.producer.closed) {
+        this.#inbound.delete(ssrc);
+        continue;
+      }
+      if (!stream.rtx) stream.nack?.tick(now);
+    }
+    if (now - this.#lastTransportCcAt >= TRANSPORT_CC_INTERVAL_MS) {
+      this.#lastTransportCcAt = now;
+      for (const feedback of this.#transportCc.buildFeedback()) this.endpoint.sendRtcp(feedback);
+    }
+    if (now - this.#lastReportAt >= RECEIVER_REPORT_INTERVAL_MS) {
+      this.#lastReportAt = now;
+      const reports: ReportBlock[] = [];
+      for (const stream of this.#inbound.values()) {
+        if (stream.rtx || reports.length === 31) continue;
+        const block: ReportBlock = {
+          ssrc: 0,
+          fractionLost: 0,
+          packetsLost: 0,
+          highestSeq: 0,
+          jitter: 0,
+          lastSr: 0,
+          delaySinceLastSr: 0,
+        };
+        if (stream.recv.fillReportBlock(block, now)) reports.push(block);
+      }
+      if (reports.length > 0) this.endpoint.sendRtcp(buildReceiverReport({ ssrc: this.#rtcpSsrc, reports }));
+    }
+  }
+
+  /** Receive and NACK counters of the inbound streams (tests, benchmarks). */
+  inboundStats(): { ssrc: number; received: number; lost: number; retransmitted: number; nacked: number }[] {
+    const out = [];
+    for (const stream of this.#inbound.values()) {
+      if (stream.rtx) continue;
+      out.push({
+        ssrc: stream.ssrc,
+        received: stream.recv.packetsReceived,
+        lost: stream.recv.packetsLost,
+        retransmitted: stream.recv.packetsRetransmitted,
+        nacked: stream.nack?.nacksSent ?? 0,
+      });
+    }
+    return out;
+  }
+
   /** RTCP from the remote side: feedback about what our consumers send. */
   #receiveRtcp(packet: Buffer): void {
     const reader = this.#reader.reset(packet);
     const now = Date.now();
     while (reader.next()) {
       const { buf, offset, contentLength } = reader;
-      if (reader.packetType === RtcpType.PSFB && contentLength >= 12) {
+      if (reader.packetType === RtcpType.SR && contentLength >= 28) {
+        const stream = this.#inbound.get(buf.readUInt32BE(offset + 4));
+        if (stream && !stream.rtx)
+          stream.recv.receiveSenderReport(
+            buf.readUInt32BE(offset + 8),
+            buf.readUInt32BE(offset + 12),
+            performance.now(),
+          );
+      } else if (reader.packetType === RtcpType.PSFB && contentLength >= 12) {
         if (reader.fmt === PsfbFmt.PLI) {
           const stream = this.#outboundOf(buf.readUInt32BE(offset + 8));
           if (stream) this.#requestKeyFrame(stream.consumer, now);
