@@ -62,6 +62,8 @@ export interface RoomEvents {
   /** One sample per participant with a connection. */
   stats: ConnectionStats[];
   signalingStateChanged: SignalingState;
+  /** An `auto` room switched between P2P (two peers) and the SFU (three or more). */
+  modeChanged: RoomMode;
   /** SFU rooms: the participant the server hears speaking loudest now. */
   activeSpeaker: { peerId: string };
   /** Something failed in the background (e.g. an SFU request); the room carries on. */
@@ -104,7 +106,7 @@ function toRtcIceServers(servers: IceServer[], turnTransport: TurnTransport | un
  */
 export class Room extends Emitter<RoomEvents> {
   readonly roomId: string;
-  readonly mode: RoomMode;
+  #mode: RoomMode;
   readonly permissions: Permissions;
   readonly relayOnly: boolean;
   readonly #signaling: SignalingClient;
@@ -159,7 +161,7 @@ export class Room extends Emitter<RoomEvents> {
     this.#token = token;
     this.#options = options;
     this.roomId = joined.roomId;
-    this.mode = joined.mode;
+    this.#mode = joined.mode;
     this.permissions = joined.permissions;
     this.relayOnly = options.relayOnly ?? false;
     this.#localPeerId = joined.peerId;
@@ -169,7 +171,7 @@ export class Room extends Emitter<RoomEvents> {
       iceTransportPolicy: this.relayOnly ? 'relay' : 'all',
       bundlePolicy: 'max-bundle',
     };
-    if (this.mode === 'sfu') this.#sfu = this.#createSfuSession();
+    if (this.#mode === 'sfu') this.#sfu = this.#createSfuSession();
     else this.#mesh = this.#createMesh();
 
     signaling.on('notification', (n) => this.#onNotification(n));
@@ -185,6 +187,11 @@ export class Room extends Emitter<RoomEvents> {
     for (const peer of joined.peers) this.#addParticipant(peer.peerId, peer.displayName, true);
     const interval = options.statsIntervalMs ?? 1000;
     if (interval > 0) this.#statsTimer = setInterval(() => void this.#emitStats(), interval);
+  }
+
+  /** 'p2p' or 'sfu'; an `auto` room changes it as peers come and go ('modeChanged'). */
+  get mode(): RoomMode {
+    return this.#mode;
   }
 
   get localPeerId(): string {
@@ -331,8 +338,38 @@ export class Room extends Emitter<RoomEvents> {
     });
   }
 
+  /** Drops the current media path (mesh or SFU session) and builds the other one. */
+  #switchMode(mode: RoomMode): void {
+    if (mode === this.#mode || this.#closed) return;
+    this.#mode = mode;
+    this.#mesh?.close();
+    this.#mesh = null;
+    this.#sfu?.close();
+    this.#sfu = null;
+    for (const participant of this.#participants.values()) {
+      for (const track of participant.stream.getTracks()) participant.stream.removeTrack(track);
+      participant.connectionState = 'new';
+    }
+    if (mode === 'sfu') {
+      this.#sfu = this.#createSfuSession();
+      if (this.#localStream) void this.#sfu.setLocalStream(this.#localStream);
+      for (const kind of ['audio', 'video'] as const) if (this.#muted[kind]) this.#sfu.setMuted(kind, true);
+    } else {
+      this.#mesh = this.#createMesh();
+      if (this.#localStream) this.#mesh.setLocalStream(this.#localStream);
+      // Both ends switch at once: the larger peer id makes the offer.
+      for (const peerId of this.#participants.keys()) this.#mesh.connect(peerId, this.#localPeerId > peerId);
+      this.#mesh.broadcastControl({ type: 'mute', ...this.#muted });
+    }
+    this.emit('modeChanged', mode);
+  }
+
   #onNotification(notification: SignalingNotificationEvent): void {
     if (this.#closed) return;
+    if (notification.method === 'modeChanged') {
+      this.#switchMode(notification.data.mode);
+      return;
+    }
     if (this.#sfu) {
       if (notification.method === 'peerJoined')
         this.#addParticipant(notification.data.peerId, notification.data.displayName, false);

@@ -65,6 +65,9 @@ export interface SfuRoomsOptions {
 
 type Direction = 'send' | 'recv';
 
+/** `auto` rooms use the SFU from this many peers on, and P2P below. */
+export const AUTO_SFU_FROM_PEERS = 3;
+
 /** What one peer owns in the SFU. */
 class SfuPeer {
   readonly transports = new Map<string, WebRtcTransport>();
@@ -109,6 +112,8 @@ export class SfuRoom {
     pool: WorkerPool,
     mediaCodecs: RtpCodecCapability[],
     private readonly log: Logger,
+    /** An `auto` room: P2P below AUTO_SFU_FROM_PEERS peers, SFU from there. */
+    readonly auto = false,
   ) {
     this.ready = pool.createRouter({ mediaCodecs }).then(async (pooled) => {
       if (this.closed) {
@@ -160,6 +165,22 @@ export class SfuRoom {
     this.pooled?.peerRemoved();
   }
 
+  /**
+   * `auto` rooms: after a peer joined or left, switch to the SFU at AUTO_SFU_FROM_PEERS peers or
+   * back to P2P below, and tell everyone with `modeChanged`. Going back to P2P closes every
+   * peer's SFU objects (their clients close their side on the notification).
+   */
+  updateAutoMode(): void {
+    if (!this.auto || this.closed) return;
+    const want = this.room.peers.size >= AUTO_SFU_FROM_PEERS ? 'sfu' : 'p2p';
+    if (this.room.mode === want) return;
+    this.room.mode = want;
+    if (want === 'p2p') {
+      for (const peerId of [...this.peers.keys()]) this.removePeer(peerId);
+    }
+    this.room.broadcast('modeChanged', { mode: want });
+  }
+
   addSpeaker(producer: Producer): void {
     if (producer.kind !== 'audio' || this.speakerObserver === undefined) return;
     this.speakerObserver.addProducer({ producerId: producer.id }).catch(() => {});
@@ -199,7 +220,12 @@ export class SfuRooms {
     this.registerMethods();
     signaling.on('roomCreated', (room) => this.onRoomCreated(room));
     signaling.on('roomClosed', (room) => this.onRoomClosed(room));
-    signaling.on('peerLeft', ({ roomId, peerId }) => this.rooms.get(roomId)?.removePeer(peerId));
+    signaling.on('peerJoined', ({ roomId }) => this.rooms.get(roomId)?.updateAutoMode());
+    signaling.on('peerLeft', ({ roomId, peerId }) => {
+      const sfuRoom = this.rooms.get(roomId);
+      sfuRoom?.removePeer(peerId);
+      sfuRoom?.updateAutoMode();
+    });
   }
 
   /** The SFU state of a live room (tests, /healthz). */
@@ -213,11 +239,11 @@ export class SfuRooms {
 
   private onRoomCreated(room: Room): void {
     const setting = room.requestedMode ?? this.defaultMode;
-    // `auto` (P2P while two, SFU from three) is not switched live yet: such rooms run on the SFU.
     if (setting === 'p2p') return;
-    room.mode = 'sfu';
+    // An `auto` room starts peer-to-peer; its router is ready for when a third peer comes.
+    room.mode = setting === 'auto' ? 'p2p' : 'sfu';
     room.methods = this.methods;
-    const sfuRoom = new SfuRoom(room, this.pool, this.mediaCodecs, this.log);
+    const sfuRoom = new SfuRoom(room, this.pool, this.mediaCodecs, this.log, setting === 'auto');
     this.rooms.set(room.id, sfuRoom);
     room.appData.sfu = sfuRoom;
   }

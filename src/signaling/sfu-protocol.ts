@@ -122,6 +122,8 @@ export interface SfuNotificationDataByMethod {
   layersChanged: LayersChangedData;
   producerClosed: { producerId: string };
   activeSpeaker: ActiveSpeakerData;
+  /** An `auto` room switched between P2P (two peers) and the SFU (three or more). */
+  modeChanged: { mode: 'p2p' | 'sfu' };
 }
 
 type Obj = Record<string, unknown>;

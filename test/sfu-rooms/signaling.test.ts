@@ -243,3 +243,51 @@ test("a token's mode claim picks the room's mode; p2p rooms have no SFU methods"
   assert.equal(h.rooms.room('mesh'), undefined);
   await ok(c, 'leave', {});
 });
+
+test('an auto room is P2P with two peers, switches to the SFU at three and back at two', {
+  timeout: 30_000,
+}, async () => {
+  const connect = async (sub: string) => {
+    const c = await TestClient.connect(h.signaling.port);
+    clients.push(c);
+    return { c, data: await c.join(await sfuToken(sub, 'auto', { mode: 'auto' })) };
+  };
+  const a = await connect('alice');
+  const b = await connect('bob');
+  assert.equal(a.data.mode, 'p2p');
+  assert.equal(b.data.mode, 'p2p');
+  assert.equal(a.c.notifications('modeChanged').length, 0);
+
+  const c = await connect('carol');
+  assert.equal(c.data.mode, 'sfu');
+  assert.deepEqual((await a.c.notification('modeChanged')).data, { mode: 'sfu' });
+  assert.deepEqual((await b.c.notification('modeChanged')).data, { mode: 'sfu' });
+  // The SFU works for all three.
+  const alice = new FakePeer(a.c);
+  const carol = new FakePeer(c.c);
+  await alice.load();
+  await carol.load();
+  await alice.createSendTransport();
+  const producer = await alice.produce('audio');
+  await carol.createRecvTransport();
+  assert.equal((await c.c.notification('newConsumer', 5000)).data!.producerId, producer.id);
+  const sfuRoom = h.rooms.room('auto')!;
+  assert.equal(sfuRoom.peers.size, 2);
+
+  // Carol leaves: back to P2P, and the SFU objects of the two left are closed.
+  await ok(c.c, 'leave', {});
+  assert.deepEqual((await a.c.notification('modeChanged')).data, { mode: 'p2p' });
+  assert.deepEqual((await b.c.notification('modeChanged')).data, { mode: 'p2p' });
+  await eventually(() => producer.closed || sfuRoom.peers.size === 0, 3000, 'SFU state closed');
+  assert.equal(sfuRoom.peers.size, 0);
+  const dump = (await sfuRoom.router!.router.dump()) as { transportIds: string[] };
+  assert.deepEqual(dump.transportIds, []);
+  // P2P signalling works again.
+  const relayed = await a.c.request('signal', {
+    to: b.data.peerId,
+    description: { type: 'offer', sdp: 'v=0' },
+  });
+  assert.equal(relayed.ok, true);
+  await ok(a.c, 'leave', {});
+  await ok(b.c, 'leave', {});
+});
