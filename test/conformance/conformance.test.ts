@@ -45,7 +45,7 @@ test('mediasoup conformance suite: no failures beyond known-failures.json', {
   timeout: 400_000,
 }, async () => {
   assert.equal(
-    await run(process.execPath, [join(root, 'test', 'conformance', 'build-cjs.mjs')]),
+    await run(process.execPath, [join(root, 'scripts', 'build-cjs.mjs')]),
     0,
     'CommonJS build failed',
   );

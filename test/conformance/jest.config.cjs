@@ -1,5 +1,5 @@
 // Jest runs mediasoup's own API tests (@mafalda-sfu/mediasoup-node-tests) against the CommonJS
-// build of tureen/sfu (dist/cjs, see build-cjs.mjs). Nothing is transformed: both are plain JS.
+// build of tureen/sfu (dist/cjs, see scripts/build-cjs.mjs). Nothing is transformed: both are plain JS.
 module.exports = {
   rootDir: __dirname,
   testMatch: ['<rootDir>/*.test.cjs'],

@@ -70,7 +70,7 @@ test('the ES module build starts workers from its own worker/main.js', { timeout
 });
 
 test('the CommonJS build starts workers from its own worker/main.js', { timeout: 60_000 }, async () => {
-  // Same configuration as test/conformance/build-cjs.mjs, in a directory of its own so that it
+  // Same configuration as scripts/build-cjs.mjs, in a directory of its own so that it
   // never rewrites dist/cjs under a concurrently running conformance suite.
   const out = join(root, '.test-artifacts', 'sfu-cjs');
   rmSync(out, { recursive: true, force: true });
