@@ -54,7 +54,7 @@ export class SfuSession {
 
   constructor(opts: SfuSessionOptions) {
     this.#opts = opts;
-    this.#chain = this.#start().catch((err) => opts.onError(err));
+    this.#chain = this.#start().catch((err) => this.#failed(err));
   }
 
   /** Resolves once the device is loaded and the transports exist. */
@@ -68,8 +68,13 @@ export class SfuSession {
 
   #enqueue(task: () => Promise<void>): Promise<void> {
     const run = this.#chain.then(() => (this.#closed ? undefined : task()));
-    this.#chain = run.catch((err) => this.#opts.onError(err));
+    this.#chain = run.catch((err) => this.#failed(err));
     return this.#chain;
+  }
+
+  /** Errors of a closed session (requests cut off by leaving or a mode switch) are expected. */
+  #failed(err: unknown): void {
+    if (!this.#closed) this.#opts.onError(err);
   }
 
   async #start(): Promise<void> {
