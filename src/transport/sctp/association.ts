@@ -13,6 +13,7 @@ import {
   type ChunkView,
   DATA_FLAG_BEGIN,
   DATA_FLAG_END,
+  DATA_FLAG_IMMEDIATE,
   DATA_FLAG_UNORDERED,
   DATA_HEADER_SIZE,
   FLAG_T,
@@ -814,6 +815,7 @@ export class SctpAssociation extends EventEmitter<SctpAssociationEvents> {
       this.sackImmediately = true;
     }
     const flags = data.flags;
+    if (flags & DATA_FLAG_IMMEDIATE) this.sackImmediately = true;
     const whole = (flags & (DATA_FLAG_BEGIN | DATA_FLAG_END)) === (DATA_FLAG_BEGIN | DATA_FLAG_END);
     if (flags & DATA_FLAG_UNORDERED) {
       if (whole) this.deliver(data.streamId, data.ppid, data.payload);
@@ -1298,6 +1300,7 @@ export class SctpAssociation extends EventEmitter<SctpAssociationEvents> {
     }
     // New data, within cwnd and the peer's window (one packet may probe a zero window).
     if (this.retransmitMarked === 0) {
+      let lastDataOffset = -1;
       while (this.pending.length > 0) {
         const c = this.pending.peek()!;
         const stream = this.outStreams[c.streamId]!;
@@ -1316,8 +1319,10 @@ export class SctpAssociation extends EventEmitter<SctpAssociationEvents> {
         if (!windowOk) break;
         if (w.room < DATA_HEADER_SIZE + size) {
           this.flushPacket();
+          lastDataOffset = -1;
           if (++packets >= MAX_PACKETS_PER_TRANSMIT) break;
         }
+        lastDataOffset = w.size;
         this.pending.shift();
         c.sends = 1;
         c.sentAt = now;
@@ -1328,6 +1333,11 @@ export class SctpAssociation extends EventEmitter<SctpAssociationEvents> {
         this.stats.dataChunksSent++;
         writeData(w, c.flags, c.tsn, c.streamId, c.ssn, c.ppid, c.payload);
         this.bufferedDecrease(stream, c.streamId, size);
+      }
+      // The window is full now: ask for an immediate SACK (I bit, RFC 9260 §3.3.1) on the last
+      // chunk, or an odd packet out would wait for the peer's delayed-SACK timer.
+      if (lastDataOffset >= 0 && (this.flightSize + this.mtu > this.cwnd || this.peerRwnd < this.mtu)) {
+        w.buffer[lastDataOffset + 1]! |= DATA_FLAG_IMMEDIATE;
       }
       if (this.forwardTsnPending) {
         if (w.room < 8 + 4 * 64) this.flushPacket();
