@@ -120,8 +120,8 @@ test('consumer path into a libwebrtc receiver: decodes, NACK served over RTX, pa
       retransmissions.store(copy, now);
       sendStream.packetSent(copy.timestamp, copy.payloadLength, now);
       forwarded++;
-      // Lose every 50th packet on the way (after the start), at most 10.
-      if (forwarded > 100 && forwarded % 50 === 0 && dropped.length < 10) {
+      // Lose every 15th packet on the way (after the start), at most 10.
+      if (forwarded > 60 && forwarded % 15 === 0 && dropped.length < 10) {
         dropped.push(copy.sequenceNumber);
         return;
       }
@@ -180,7 +180,7 @@ test('consumer path into a libwebrtc receiver: decodes, NACK served over RTX, pa
     );
     assert.equal(stats.frameWidth, 320);
     const pliBefore = stats.pliCount ?? 0;
-    assert.ok(await waitFor(() => dropped.length >= 10, 15_000), `dropped ${dropped.length}`);
+    assert.ok(await waitFor(() => dropped.length >= 10, 20_000), `dropped ${dropped.length}`);
     assert.ok(
       await waitFor(() => retransmissions.retransmitted >= dropped.length, 5000),
       `retransmitted ${retransmissions.retransmitted}/${dropped.length}, NACKs ${nacksFromReceiver}`,
@@ -196,7 +196,8 @@ test('consumer path into a libwebrtc receiver: decodes, NACK served over RTX, pa
     // RTX-recovered packets are counted on the RTX stream, not back into the media SSRC's loss.
     assert.equal(stats.packetsLost, dropped.length);
     assert.ok(await waitFor(() => rtt >= 0, 5000), 'RTT from the receiver reports about our SRs');
-    assert.ok(rtt < 200, `loopback RTT ${rtt} ms`);
+    // Loopback, but both event loops may be busy encoding on a loaded machine.
+    assert.ok(rtt < 1000, `loopback RTT ${rtt} ms`);
 
     // Pause 1 s, then resume on a fresh keyframe: the output sequence continues without a hole.
     const nacksBefore = nacksFromReceiver;

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { inspectVp8, PayloadInfo, Vp8DescriptorRewriter } from '../../src/media/codecs.js';
 import { KeyFrameRequestManager } from '../../src/media/keyframe-request-manager.js';
+import { RetransmissionBuffer } from '../../src/media/retransmission-buffer.js';
 import { RtpRewriter } from '../../src/media/rtp-rewriter.js';
 import { LayerDecision, SimulcastSelector } from '../../src/media/simulcast-selector.js';
 import { TransportCcGenerator } from '../../src/media/transport-cc.js';
@@ -24,8 +25,8 @@ const MID_URI = 'urn:ietf:params:rtp-hdrext:sdes:mid';
 const RIDS = ['l', 'm', 'h'];
 const OUR_SSRC = 0x5100c0de;
 const CONSUMER_SSRC = 0x0c0c0c11;
-const WIDTH = 1280;
-const HEIGHT = 720;
+const WIDTH = 960;
+const HEIGHT = 540;
 
 function extmapId(offer: string, uri: string): number {
   return Number(new RegExp(`a=extmap:(\\d+) ${uri}`).exec(offer)![1]);
@@ -134,6 +135,11 @@ test('simulcast from libwebrtc: spatial switch on keyframes and temporal filteri
       extensionIds: new Uint8Array(16),
     });
     const vp8Rewriter = new Vp8DescriptorRewriter();
+    // Serves the receiver's NACKs (on the media SSRC): a packet the loaded machine really lost on
+    // loopback comes back, while a NACK for a number we never sent would count as `missing`.
+    const retransmissions = new RetransmissionBuffer({
+      send: (buf, length) => b.sendRtp(buf.subarray(0, length)),
+    });
     const twcc = new TransportCcGenerator({ senderSsrc: OUR_SSRC });
     const view = new RtpView();
     const copy = new RtpView();
@@ -141,9 +147,12 @@ test('simulcast from libwebrtc: spatial switch on keyframes and temporal filteri
     const info = new PayloadInfo();
     let temporalSeen = false;
     let lastOutSeq = -1;
-    let outputGaps = 0;
+    const gapLog: string[] = [];
     let sendFailures = 0;
     let droppedByTemporal = 0;
+    // Frames (first packets) on the forwarded layer, and of those forwarded.
+    let layerFrames = 0;
+    let forwardedFrames = 0;
 
     a.onRtp = (packet) => {
       if (view.reset(packet) !== RtpError.Ok) return;
@@ -170,6 +179,10 @@ test('simulcast from libwebrtc: spatial switch on keyframes and temporal filteri
         layerWidth[layer] = info.width;
       }
       const decision = selector.process(layer, info);
+      if (info.startOfFrame && layer === selector.currentSpatialLayer) {
+        layerFrames++;
+        if (decision !== LayerDecision.Drop) forwardedFrames++;
+      }
       if (decision === LayerDecision.Drop) {
         if (layer === selector.currentSpatialLayer) {
           droppedByTemporal++;
@@ -184,16 +197,19 @@ test('simulcast from libwebrtc: spatial switch on keyframes and temporal filteri
       if (!rewriter.rewriteInto(view, out, copy, now)) return;
       vp8Rewriter.rewrite(copy.buf, info, -view.offset);
       const seq = copy.sequenceNumber;
-      if (lastOutSeq >= 0 && seq !== ((lastOutSeq + 1) & 0xffff)) outputGaps++;
-      if (lastOutSeq < 0 || ((seq - lastOutSeq) & 0xffff) < 0x8000) lastOutSeq = seq;
+      const ahead = lastOutSeq < 0 ? 1 : (seq - lastOutSeq) & 0xffff;
+      if (ahead > 1 && ahead < 0x8000)
+        gapLog.push(`${lastOutSeq}→${seq} in:${view.sequenceNumber} layer:${layer}`);
+      if (ahead >= 1 && ahead < 0x8000) lastOutSeq = seq;
+      retransmissions.store(copy, now);
       if (!b.sendRtp(out.subarray(0, copy.length))) sendFailures++;
     };
     const reader = new RtcpReader();
-    let nacks = 0;
     b.onRtcp = (packet) => {
       reader.reset(packet);
       while (reader.next()) {
-        if (reader.packetType === RtcpType.RTPFB && reader.fmt === RtpfbFmt.NACK) nacks++;
+        if (reader.packetType === RtcpType.RTPFB && reader.fmt === RtpfbFmt.NACK)
+          retransmissions.handleNack(packet, reader.offset, reader.contentLength, performance.now());
         if (
           reader.packetType === RtcpType.PSFB &&
           (reader.fmt === PsfbFmt.PLI || reader.fmt === PsfbFmt.FIR)
@@ -249,29 +265,45 @@ test('simulcast from libwebrtc: spatial switch on keyframes and temporal filteri
     );
     const decodedAfterSwitch = stats.framesDecoded ?? 0;
     assert.ok(await poll((s) => (s.framesDecoded ?? 0) > decodedAfterSwitch + 15, 5000), 'keeps decoding');
-    assert.equal(stats.packetsLost ?? 0, lostBefore, 'no sequence hole at the switch');
+    assert.ok(
+      await poll((s) => (s.packetsLost ?? 0) <= lostBefore, 3000),
+      `no sequence hole at the switch (lost ${stats.packetsLost}, before ${lostBefore})`,
+    );
 
     // Temporal filtering down to the base layer.
     if (!temporalSeen) {
       t.diagnostic('libwebrtc sent no temporal layers: temporal filtering not exercised live');
     } else {
-      const fullRate = stats.framesPerSecond ?? 0;
       selector.setPreferredLayers(lower, 0);
-      const nacksBefore = nacks;
+      const decodedBefore = (await inboundVideo(receiver)).framesDecoded ?? 0;
+      layerFrames = 0;
+      forwardedFrames = 0;
       await new Promise((r) => setTimeout(r, 3000));
-      stats = await inboundVideo(receiver);
+      const forwarded = forwardedFrames;
+      // Let the last forwarded frames reach the decoder.
+      await poll((s) => (s.framesDecoded ?? 0) - decodedBefore >= forwarded, 2000);
       assert.ok(droppedByTemporal > 0, 'packets above TL0 dropped');
       assert.ok(
-        (stats.framesPerSecond ?? 0) < fullRate * 0.75,
-        `frame rate ${stats.framesPerSecond} < ${fullRate}`,
+        forwarded > 0 && forwarded < layerFrames * 0.6,
+        `TL0 only: forwarded ${forwarded} of ${layerFrames} frames`,
       );
-      assert.equal(stats.packetsLost ?? 0, lostBefore, 'dropped packets left no hole');
-      assert.equal(nacks, nacksBefore, 'the receiver NACKed nothing');
+      assert.ok(
+        (stats.framesDecoded ?? 0) - decodedBefore >= forwarded - 2,
+        `receiver decoded ${(stats.framesDecoded ?? 0) - decodedBefore} of ${forwarded} frames forwarded`,
+      );
+      assert.ok(
+        await poll((s) => (s.packetsLost ?? 0) <= lostBefore, 3000),
+        `dropped packets left no hole (lost ${stats.packetsLost}, before ${lostBefore})`,
+      );
     }
     assert.ok(changes.length >= 2, `layer changes ${changes}`);
-    assert.equal(outputGaps, 0, 'our output sequence never skipped a number');
+    assert.deepEqual(gapLog, [], 'our output sequence never skipped a number');
     assert.equal(sendFailures, 0);
-    t.diagnostic(`layer changes ${changes.join(' ')}; dropped by temporal filter ${droppedByTemporal}`);
+    assert.equal(retransmissions.missing, 0, 'every NACKed number was one we sent');
+    t.diagnostic(
+      `layer changes ${changes.join(' ')}; dropped by temporal filter ${droppedByTemporal}; ` +
+        `re-sent after real loopback loss ${retransmissions.retransmitted}`,
+    );
   } finally {
     for (const timer of timers) clearInterval(timer);
     track.stop();
