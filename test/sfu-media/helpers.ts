@@ -1,0 +1,268 @@
+/** Shared pieces of the sfu-media tests: the mediasoup-client page, the API bridge, stats polling. */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { build } from 'esbuild';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import * as sfu from '../../src/sfu/index.js';
+import type { Consumer, Producer, Router, WebRtcTransport, Worker } from '../../src/sfu/public-types.js';
+
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--use-fake-device-for-media-stream',
+  '--use-fake-ui-for-media-stream',
+  '--allow-loopback-in-peer-connection',
+];
+
+export const PAGE = `<!doctype html><html><body><video id="v" autoplay muted playsinline></video>
+<script src="/mediasoup-client.js"></script><script>
+window.setup = async (caps, info, direction) => {
+  const device = new mediasoupClient.Device();
+  await device.load({ routerRtpCapabilities: caps });
+  const t = direction === 'send' ? device.createSendTransport(info) : device.createRecvTransport(info);
+  t.on('connect', ({ dtlsParameters }, ok, fail) =>
+    window.bridge('connect', { transportId: info.id, dtlsParameters }).then(() => ok(), fail));
+  t.on('produce', ({ kind, rtpParameters }, ok, fail) =>
+    window.bridge('produce', { transportId: info.id, kind, rtpParameters }).then(ok, fail));
+  window.device = device;
+  window.transport = t;
+  window.consumers = {};
+  window.producers = {};
+  window.closedConsumers = [];
+  return device.rtpCapabilities;
+};
+window.produceAll = async () => {
+  const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 320, height: 240 } });
+  const video = await window.transport.produce({ track: stream.getVideoTracks()[0] });
+  const audio = await window.transport.produce({ track: stream.getAudioTracks()[0] });
+  window.producers = { video, audio };
+  return { video: video.id, audio: audio.id };
+};
+window.produceVideo = async () => {
+  const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 } });
+  const video = await window.transport.produce({ track: stream.getVideoTracks()[0] });
+  window.producers = { video };
+  return { video: video.id };
+};
+window.senderStats = async () => {
+  const out = { nackCount: 0, retransmittedPacketsSent: 0, packetsSent: 0 };
+  (await window.transport.getStats()).forEach((s) => {
+    if (s.type === 'outbound-rtp' && s.kind === 'video') {
+      out.nackCount += s.nackCount || 0; out.retransmittedPacketsSent += s.retransmittedPacketsSent || 0; out.packetsSent += s.packetsSent || 0;
+    }
+  });
+  return out;
+};
+window.produceSimulcast = async () => {
+  const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 1280, height: 720 } });
+  const video = await window.transport.produce({
+    track: stream.getVideoTracks()[0],
+    encodings: [
+      { rid: 'r0', maxBitrate: 100000, scaleResolutionDownBy: 4 },
+      { rid: 'r1', maxBitrate: 300000, scaleResolutionDownBy: 2 },
+      { rid: 'r2', maxBitrate: 900000, scaleResolutionDownBy: 1 },
+    ],
+    codecOptions: { videoGoogleStartBitrate: 1000 },
+  });
+  window.producers = { video };
+  return { video: video.id };
+};
+window.iceStats = async () => {
+  let responses = 0; let available = 0;
+  (await window.transport.getStats()).forEach((s) => {
+    if (s.type === 'candidate-pair' && s.nominated) { responses += s.responsesReceived || 0; available = Math.max(available, s.availableOutgoingBitrate || 0); }
+  });
+  return { responses, available };
+};
+window.consume = async (producerId) => {
+  const p = await window.bridge('consume', { transportId: window.transport.id, producerId, rtpCapabilities: window.device.rtpCapabilities });
+  const c = await window.transport.consume({ id: p.id, producerId, kind: p.kind, rtpParameters: p.rtpParameters });
+  c.on('transportclose', () => window.closedConsumers.push(c.id));
+  window.consumers[c.kind] = c;
+  if (c.kind === 'video') document.getElementById('v').srcObject = new MediaStream([c.track]);
+  else { const a = new Audio(); a.srcObject = new MediaStream([c.track]); a.play().catch(() => {}); }
+  await window.bridge('resume', { consumerId: p.id });
+  return p.id;
+};
+window.producerClosed = (kind) => { const c = window.consumers[kind]; c.close(); window.closedConsumers.push(c.id); return c.closed; };
+window.stats = async () => {
+  const out = { framesDecoded: 0, totalAudioEnergy: 0, nackCount: 0, pliCount: 0, packetsLost: 0, frameWidth: 0 };
+  for (const c of Object.values(window.consumers)) {
+    if (c.closed) continue;
+    (await c.getStats()).forEach((s) => {
+      if (s.type !== 'inbound-rtp') return;
+      if (s.kind === 'video') { out.framesDecoded = s.framesDecoded || 0; out.nackCount = s.nackCount || 0; out.pliCount = s.pliCount || 0; out.packetsLost = s.packetsLost || 0; out.frameWidth = s.frameWidth || 0; }
+      else out.totalAudioEnergy = s.totalAudioEnergy || 0;
+    });
+  }
+  return out;
+};
+</script></body></html>`;
+
+export interface PageStats {
+  framesDecoded: number;
+  totalAudioEnergy: number;
+  nackCount: number;
+  pliCount: number;
+  packetsLost: number;
+  frameWidth: number;
+}
+
+export const mediaCodecs = [
+  { kind: 'audio' as const, mimeType: 'audio/opus', clockRate: 48000, channels: 2 },
+  { kind: 'video' as const, mimeType: 'video/VP8', clockRate: 90000 },
+];
+
+export interface Harness {
+  browser: Browser;
+  origin: string;
+  worker: Worker;
+  router: Router;
+  close(): Promise<void>;
+}
+
+/** Chromium, the page server (mediasoup-client bundled with esbuild), one SFU worker and router. */
+export async function startHarness(): Promise<Harness> {
+  const bundle = await build({
+    stdin: {
+      contents: "import * as m from 'mediasoup-client'; window.mediasoupClient = m;",
+      resolveDir: process.cwd(),
+    },
+    bundle: true,
+    format: 'iife',
+    platform: 'browser',
+    write: false,
+    logLevel: 'silent',
+  });
+  const script = bundle.outputFiles[0]!.text;
+  const http: Server = createServer((req, res) => {
+    if (req.url === '/mediasoup-client.js') {
+      res.writeHead(200, { 'content-type': 'text/javascript' });
+      res.end(script);
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/html' });
+    res.end(PAGE);
+  });
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  const origin = `http://127.0.0.1:${(http.address() as AddressInfo).port}/`;
+  let browser: Browser | undefined;
+  let worker: Worker | undefined;
+  const close = async () => {
+    worker?.close();
+    await browser?.close();
+    await new Promise<void>((resolve) => http.close(() => resolve()));
+  };
+  try {
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: CHROMIUM_ARGS,
+      timeout: 30_000,
+    });
+    worker = await sfu.createWorker({ logLevel: 'warn' });
+    const router = await worker.createRouter({ mediaCodecs });
+    return { browser, origin, worker, router, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export function transportInfo(transport: WebRtcTransport) {
+  return {
+    id: transport.id,
+    iceParameters: transport.iceParameters,
+    iceCandidates: transport.iceCandidates,
+    dtlsParameters: transport.dtlsParameters,
+  };
+}
+
+/** The in-test bridge: page functions calling the SFU API directly. */
+export class Bridge {
+  readonly transports = new Map<string, WebRtcTransport>();
+  readonly producers = new Map<string, Producer>();
+  readonly consumers = new Map<string, Consumer>();
+
+  // biome-ignore lint/suspicious/noExplicitAny: JSON from the page.
+  async handle(method: string, data: any): Promise<unknown> {
+    switch (method) {
+      case 'connect':
+        await this.transports.get(data.transportId)!.connect({ dtlsParameters: data.dtlsParameters });
+        return undefined;
+      case 'produce': {
+        const producer = await this.transports
+          .get(data.transportId)!
+          .produce({ kind: data.kind, rtpParameters: data.rtpParameters });
+        this.producers.set(producer.id, producer);
+        return { id: producer.id };
+      }
+      case 'consume': {
+        const consumer = await this.transports.get(data.transportId)!.consume({
+          producerId: data.producerId,
+          rtpCapabilities: data.rtpCapabilities,
+          paused: true,
+        });
+        this.consumers.set(consumer.id, consumer);
+        return { id: consumer.id, kind: consumer.kind, rtpParameters: consumer.rtpParameters };
+      }
+      case 'resume':
+        await this.consumers.get(data.consumerId)!.resume();
+        return undefined;
+      default:
+        throw new Error(`unknown bridge method ${method}`);
+    }
+  }
+}
+
+export async function stats(page: Page): Promise<PageStats> {
+  return (await page.evaluate('window.stats()')) as PageStats;
+}
+
+/** Polls page stats until the predicate holds or the time is up; returns the last stats. */
+export async function waitFor(
+  page: Page,
+  predicate: (s: PageStats) => boolean,
+  ms: number,
+): Promise<PageStats> {
+  const deadline = Date.now() + ms;
+  let last = await stats(page);
+  while (!predicate(last) && Date.now() < deadline) {
+    await sleep(200);
+    last = await stats(page);
+  }
+  return last;
+}
+
+/** Opens page A (send transport) and page B (recv transport), each loaded with the router's capabilities. */
+export async function openPeers(
+  harness: Harness,
+  bridge: Bridge,
+  sendInfo: ReturnType<typeof transportInfo>,
+  recvInfo: ReturnType<typeof transportInfo>,
+): Promise<{ pageA: Page; pageB: Page }> {
+  const pageA = await harness.browser.newPage();
+  const pageB = await harness.browser.newPage();
+  for (const page of [pageA, pageB]) {
+    await page.exposeFunction('bridge', (method: string, data: unknown) => bridge.handle(method, data));
+    await page.goto(harness.origin);
+  }
+  const caps = harness.router.rtpCapabilities;
+  type Setup = { setup: (...a: unknown[]) => Promise<unknown> };
+  await pageA.evaluate(([c, info]) => (window as never as Setup).setup(c, info, 'send'), [
+    caps,
+    sendInfo,
+  ] as const);
+  await pageB.evaluate(([c, info]) => (window as never as Setup).setup(c, info, 'recv'), [
+    caps,
+    recvInfo,
+  ] as const);
+  return { pageA, pageB };
+}
