@@ -1,0 +1,94 @@
+// Four headless Chromium pages (the web app, unchanged) in one SFU room: each decodes the three
+// others' video and hears their audio through the SFU, and its tiles say "SFU".
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { Browser, Page } from 'playwright-core';
+import { startTureen, type TureenServer } from '../../src/server/index.js';
+import {
+  ensureWebBuild,
+  launchBrowser,
+  localPeerId,
+  openRoomPage,
+  readStats,
+  rerunInLoopbackNamespace,
+  sleep,
+  waitFor,
+  webRoot,
+} from '../e2e/helpers.js';
+
+const PAGES = 4;
+
+if (!rerunInLoopbackNamespace(fileURLToPath(import.meta.url), 110_000)) {
+  let server: TureenServer;
+  let browser: Browser;
+  const pages: Page[] = [];
+  let peerIds: string[] = [];
+
+  before(async () => {
+    await ensureWebBuild();
+    server = await startTureen({
+      host: '127.0.0.1',
+      httpPort: 0,
+      turnPort: 0,
+      webRoot,
+      logLevel: 'warn',
+      roomMode: 'sfu',
+      sfuWorkers: 2,
+      rtcMinPort: 43500,
+      rtcMaxPort: 43999,
+    });
+    browser = await launchBrowser();
+    for (let i = 0; i < PAGES; i++) {
+      pages.push(await openRoomPage(browser, server.httpUrl, { room: 'sfu-four', name: `p${i}` }));
+    }
+    peerIds = await Promise.all(pages.map((page) => localPeerId(page)));
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  test('every page decodes three remote videos and hears three remote audio streams through the SFU', {
+    timeout: 50_000,
+  }, async (t) => {
+    const othersOf = (i: number) => peerIds.filter((id) => id !== peerIds[i]);
+    // First every page decodes something from each of the three others...
+    const before = await Promise.all(
+      pages.map((page, i) =>
+        waitFor(
+          `page ${i} decoding from 3 peers`,
+          async () => {
+            const stats = await readStats(page);
+            const ready = othersOf(i).map((id) => stats.find((s) => s.peerId === id));
+            return ready.every((s) => s !== undefined && s.mode === 'sfu' && s.video.framesDecoded > 0)
+              ? ready
+              : undefined;
+          },
+          { timeoutMs: 30_000 },
+        ),
+      ),
+    );
+    // ...then keeps decoding over the same 4 s window on all pages.
+    await sleep(4000);
+    const after = await Promise.all(pages.map((page) => readStats(page)));
+    for (const [i, page] of pages.entries()) {
+      for (const [j, id] of othersOf(i).entries()) {
+        const last = after[i]!.find((s) => s.peerId === id)!;
+        const decoded = last.video.framesDecoded - before[i]![j]!.video.framesDecoded;
+        t.diagnostic(
+          `page ${i} from ${id}: ${decoded} frames in 4 s, ${last.video.frameWidth}x${last.video.frameHeight}, ` +
+            `${Math.round(last.inboundBitrate / 1000)} kbps in, audio energy ${last.audio.totalAudioEnergy.toFixed(3)}`,
+        );
+        assert.ok(decoded >= 10, `page ${i}: only ${decoded} frames from ${id} in 4 s`);
+        assert.ok(last.audio.totalAudioEnergy > 0, `page ${i}: no audio energy from ${id}`);
+      }
+      // The tiles say how the media arrives.
+      const modes = await page.$$eval('.tile:not(.local) .badge.mode', (badges) =>
+        badges.map((b) => b.textContent),
+      );
+      assert.deepEqual(modes, ['SFU', 'SFU', 'SFU']);
+    }
+  });
+}
