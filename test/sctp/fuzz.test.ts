@@ -7,8 +7,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  buildDcepOpen,
   ChunkType,
   DATA_FLAG_BEGIN,
+  DataChannelManager,
   PacketWriter,
   parseData,
   parseDcepOpen,
@@ -307,4 +309,43 @@ test('associations in each state survive 3 000 mutated packets each; a bystander
     `bystander ${bystanderGot}/${bystanderSent}`,
   );
   bystander.close();
+});
+
+test('data channel layer: 5 000 random and mutated DCEP messages on random streams', async () => {
+  const random = prng(99);
+  const pair = createPair();
+  try {
+    const server = new DataChannelManager(pair.b, { dtlsRole: 'server' });
+    new DataChannelManager(pair.a, { dtlsRole: 'client' });
+    await connectPair(pair);
+    let opened = 0;
+    server.on('datachannel', (channel) => {
+      opened++;
+      channel.on('message', () => {});
+    });
+    const open = buildDcepOpen({
+      channelType: 0x81,
+      priority: 1,
+      reliabilityParameter: 3,
+      label: 'l',
+      protocol: 'p',
+    });
+    for (let n = 0; n < 5000; n++) {
+      const message = Buffer.from(n % 2 === 0 ? open : Buffer.alloc(1 + Math.floor(random() * 40)));
+      for (let i = 0, k = Math.floor(random() * 4); i < k; i++) {
+        message[Math.floor(random() * message.length)] = Math.floor(random() * 256);
+      }
+      const ppid = [50, 50, 50, 51, 53, 56, 57, 99][Math.floor(random() * 8)]!;
+      pair.a.send(Math.floor(random() * 1024), ppid, message);
+      if (n % 500 === 499) await new Promise((r) => setTimeout(r, 5));
+    }
+    assert.ok(
+      await waitFor(() => pair.a.congestion.flightSize === 0 && pair.a.bufferedAmount(0) === 0, 5000),
+    );
+    assert.ok(opened > 0 && opened <= 512, `channels opened on even ids only: ${opened}`);
+    assert.ok([...Array(1024).keys()].every((id) => id % 2 === 0 || server.get(id) === undefined));
+    assert.equal(pair.b.state, 'connected');
+  } finally {
+    pair.close();
+  }
 });
