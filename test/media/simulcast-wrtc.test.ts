@@ -148,6 +148,11 @@ test('simulcast from libwebrtc: spatial switch on keyframes and temporal filteri
     let temporalSeen = false;
     let lastOutSeq = -1;
     const gapLog: string[] = [];
+    // As an SFU does, forward to the consumer only once its transport is up.
+    let consumerConnected = b.dtlsState === 'connected';
+    b.on('connected', () => {
+      consumerConnected = true;
+    });
     let sendFailures = 0;
     let droppedByTemporal = 0;
     // Frames (first packets) on the forwarded layer, and of those forwarded.
@@ -159,7 +164,7 @@ test('simulcast from libwebrtc: spatial switch on keyframes and temporal filteri
       const now = performance.now();
       const tseq = view.readTransportWideSeq(twccId);
       if (tseq >= 0) twcc.record(tseq, now, view.ssrc);
-      if (view.payloadType !== producerVp8) return;
+      if (view.payloadType !== producerVp8 || !consumerConnected) return;
       let layer = ssrcLayer.get(view.ssrc);
       if (layer === undefined) {
         const rid = view.readStringExtension(ridId);
@@ -257,7 +262,6 @@ test('simulcast from libwebrtc: spatial switch on keyframes and temporal filteri
 
     // Spatial switch down.
     const lower = [...ssrcLayer.values()].filter((l) => l < top).sort()[0]!;
-    const lostBefore = stats.packetsLost ?? 0;
     selector.setPreferredLayers(lower);
     assert.ok(
       await poll((s) => s.frameWidth === layerWidth[lower], 10_000),
@@ -265,10 +269,7 @@ test('simulcast from libwebrtc: spatial switch on keyframes and temporal filteri
     );
     const decodedAfterSwitch = stats.framesDecoded ?? 0;
     assert.ok(await poll((s) => (s.framesDecoded ?? 0) > decodedAfterSwitch + 15, 5000), 'keeps decoding');
-    assert.ok(
-      await poll((s) => (s.packetsLost ?? 0) <= lostBefore, 3000),
-      `no sequence hole at the switch (lost ${stats.packetsLost}, before ${lostBefore})`,
-    );
+    assert.deepEqual(gapLog, [], 'no sequence hole at the switch');
 
     // Temporal filtering down to the base layer.
     if (!temporalSeen) {
@@ -291,18 +292,16 @@ test('simulcast from libwebrtc: spatial switch on keyframes and temporal filteri
         (stats.framesDecoded ?? 0) - decodedBefore >= forwarded - 2,
         `receiver decoded ${(stats.framesDecoded ?? 0) - decodedBefore} of ${forwarded} frames forwarded`,
       );
-      assert.ok(
-        await poll((s) => (s.packetsLost ?? 0) <= lostBefore, 3000),
-        `dropped packets left no hole (lost ${stats.packetsLost}, before ${lostBefore})`,
-      );
+      assert.deepEqual(gapLog, [], 'dropped packets left no hole');
     }
     assert.ok(changes.length >= 2, `layer changes ${changes}`);
-    assert.deepEqual(gapLog, [], 'our output sequence never skipped a number');
     assert.equal(sendFailures, 0);
+    // The receiver's view: it never asked for a number we did not send. (Its packetsLost also
+    // counts what a loaded machine drops on loopback; those we re-send from the buffer.)
     assert.equal(retransmissions.missing, 0, 'every NACKed number was one we sent');
     t.diagnostic(
       `layer changes ${changes.join(' ')}; dropped by temporal filter ${droppedByTemporal}; ` +
-        `re-sent after real loopback loss ${retransmissions.retransmitted}`,
+        `receiver packetsLost ${stats.packetsLost}, re-sent on its NACKs ${retransmissions.retransmitted}`,
     );
   } finally {
     for (const timer of timers) clearInterval(timer);
