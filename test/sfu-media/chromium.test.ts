@@ -180,7 +180,7 @@ test('Chromium simulcast (3 RIDs) consumed at each spatial layer via setPreferre
     const widths: number[] = [];
     for (const spatialLayer of [0, 1, 2]) {
       await consumer.setPreferredLayers({ spatialLayer });
-      const expected = 1280 / 2 ** (2 - spatialLayer);
+      const expected = 960 / 2 ** (2 - spatialLayer);
       s = await waitFor(pageB, (x) => x.frameWidth === expected, 15_000);
       widths.push(s.frameWidth);
       assert.equal(s.frameWidth, expected, `layer ${spatialLayer}: frameWidth ${s.frameWidth}`);

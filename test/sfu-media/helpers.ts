@@ -60,9 +60,13 @@ window.senderStats = async () => {
   return out;
 };
 window.produceSimulcast = async () => {
-  const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 1280, height: 720 } });
+  // 960x540 is the smallest input libwebrtc sends three simulcast layers for; 'detail' keeps
+  // the resolutions when the machine is busy (frame rate degrades instead).
+  const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 960, height: 540 } });
+  const track = stream.getVideoTracks()[0];
+  track.contentHint = 'detail';
   const video = await window.transport.produce({
-    track: stream.getVideoTracks()[0],
+    track,
     encodings: [
       { rid: 'r0', maxBitrate: 100000, scaleResolutionDownBy: 4 },
       { rid: 'r1', maxBitrate: 300000, scaleResolutionDownBy: 2 },
