@@ -1,10 +1,12 @@
 /**
  * Two of our associations over in-memory links: handshake (one side, both sides at once),
  * reliable ordered delivery through loss and reordering (retransmission, fast retransmit, T3),
- * partial reliability (FORWARD-TSN), stream reset, shutdown, abort, heartbeat.
+ * partial reliability (FORWARD-TSN), stream reset, shutdown, abort, heartbeat; and over UDP.
  */
 import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
 import { test } from 'node:test';
+import { SctpAssociation } from '../../src/transport/sctp/index.js';
 import { connectPair, createPair, waitFor } from './helpers.js';
 
 const FAST = { rtoInitial: 100, rtoMin: 30, rtoMax: 1000 };
@@ -318,5 +320,36 @@ test('bufferedAmount falls as data is sent and the low callback fires', async ()
     assert.deepEqual(lows, [1]);
   } finally {
     pair.close();
+  }
+});
+
+test('over plain UDP on loopback (as a PlainTransport would carry it): 1 000 messages each way', async () => {
+  const sockets = [createSocket('udp4'), createSocket('udp4')];
+  await Promise.all(sockets.map((s) => new Promise<void>((resolve) => s.bind(0, '127.0.0.1', resolve))));
+  const [portA, portB] = sockets.map((s) => s.address().port);
+  const a = new SctpAssociation({ send: (p) => sockets[0]!.send(p, portB!, '127.0.0.1') });
+  const b = new SctpAssociation({ send: (p) => sockets[1]!.send(p, portA!, '127.0.0.1') });
+  sockets[0]!.on('message', (m) => a.handlePacket(m));
+  sockets[1]!.on('message', (m) => b.handlePacket(m));
+  try {
+    a.connect();
+    assert.ok(await waitFor(() => a.state === 'connected' && b.state === 'connected', 5000));
+    const toB: number[] = [];
+    const toA: number[] = [];
+    b.onMessage = (_s, _p, d) => toB.push(d.readUInt32BE(0));
+    a.onMessage = (_s, _p, d) => toA.push(d.readUInt32BE(0));
+    for (let i = 0; i < 1000; i++) {
+      a.send(1, 53, numbered(i, i % 50 === 0 ? 20_000 : 500));
+      b.send(2, 53, numbered(i, 300));
+    }
+    assert.ok(
+      await waitFor(() => toB.length === 1000 && toA.length === 1000, 10_000),
+      `${toB.length} ${toA.length}`,
+    );
+    assert.ok(toB.every((v, i) => v === i) && toA.every((v, i) => v === i));
+  } finally {
+    a.close();
+    b.close();
+    for (const s of sockets) s.close();
   }
 });

@@ -521,7 +521,8 @@ export class WebRtcEndpoint extends EventEmitter<WebRtcEndpointEvents> {
   close(): void {
     if (this.isClosed) return;
     this.isClosed = true;
-    this.sctpAssociation?.close();
+    // ABORT while DTLS can still carry it, so the peer's channels close at once.
+    this.sctpAssociation?.abort('endpoint closed');
     this.dtls?.close();
     for (const listener of this.iceListeners) {
       listener.removeServer(this.ice);
