@@ -12,7 +12,14 @@ import { RetransmissionBuffer } from '../../src/media/retransmission-buffer.js';
 import { RtpRewriter } from '../../src/media/rtp-rewriter.js';
 import { RtpStreamSend } from '../../src/media/rtp-stream-send.js';
 import { WebRtcEndpoint } from '../../src/transport/endpoint/index.js';
-import { buildPli, PsfbFmt, RtcpReader, RtcpType, RtpfbFmt } from '../../src/wire/rtp/rtcp.js';
+import {
+  buildPli,
+  PsfbFmt,
+  parseRtcpPacket,
+  RtcpReader,
+  RtcpType,
+  RtpfbFmt,
+} from '../../src/wire/rtp/rtcp.js';
 import { RtpError, RtpView } from '../../src/wire/rtp/rtp.js';
 import { WrtcVideoSender, wrtc } from '../endpoint/helpers.js';
 import { waitFor } from '../ice/helpers.js';
@@ -49,7 +56,7 @@ async function inboundVideo(pc: any): Promise<Record<string, number>> {
 
 test('consumer path into a libwebrtc receiver: decodes, NACK served over RTX, pause/resume without holes, RTT from our SRs', {
   timeout: 55_000,
-}, async () => {
+}, async (t) => {
   const a = await WebRtcEndpoint.create({ listenInfos: [{ protocol: 'udp', ip: '127.0.0.1' }] });
   const b = await WebRtcEndpoint.create({ listenInfos: [{ protocol: 'udp', ip: '127.0.0.1' }] });
   const sender = new WrtcVideoSender(320, 240);
@@ -97,6 +104,8 @@ test('consumer path into a libwebrtc receiver: decodes, NACK served over RTX, pa
     let resumePending = false;
     let forwarded = 0;
     const dropped: number[] = [];
+    const gapLog: string[] = [];
+    let lastOutSeq = -1;
     a.onRtp = (packet) => {
       if (
         view.reset(packet) !== RtpError.Ok ||
@@ -118,6 +127,9 @@ test('consumer path into a libwebrtc receiver: decodes, NACK served over RTX, pa
       if (!rewriter.rewriteInto(view, out, copy, now)) return;
       vp8Rewriter.rewrite(copy.buf, info, -view.offset);
       retransmissions.store(copy, now);
+      const ahead = lastOutSeq < 0 ? 1 : (copy.sequenceNumber - lastOutSeq) & 0xffff;
+      if (ahead > 1 && ahead < 0x8000) gapLog.push(`${lastOutSeq}→${copy.sequenceNumber}`);
+      if (ahead >= 1 && ahead < 0x8000) lastOutSeq = copy.sequenceNumber;
       sendStream.packetSent(copy.timestamp, copy.payloadLength, now);
       forwarded++;
       // Lose every 15th packet on the way (after the start), at most 10.
@@ -131,6 +143,7 @@ test('consumer path into a libwebrtc receiver: decodes, NACK served over RTX, pa
     const reader = new RtcpReader();
     let rtt = -1;
     let nacksFromReceiver = 0;
+    const timesNacked = new Map<number, number>();
     b.onRtcp = (packet) => {
       const now = performance.now();
       reader.reset(packet);
@@ -138,6 +151,9 @@ test('consumer path into a libwebrtc receiver: decodes, NACK served over RTX, pa
         const { packetType, fmt, offset, contentLength } = reader;
         if (packetType === RtcpType.RTPFB && fmt === RtpfbFmt.NACK) {
           nacksFromReceiver++;
+          const nack = parseRtcpPacket(packet, offset, contentLength, packetType, fmt);
+          if (typeof nack !== 'number' && nack.type === 'nack')
+            for (const seq of nack.lost) timesNacked.set(seq, (timesNacked.get(seq) ?? 0) + 1);
           retransmissions.handleNack(packet, offset, contentLength, now);
         } else if (packetType === RtcpType.PSFB && (fmt === PsfbFmt.PLI || fmt === PsfbFmt.FIR)) {
           keyFrames.request(now);
@@ -189,18 +205,23 @@ test('consumer path into a libwebrtc receiver: decodes, NACK served over RTX, pa
     // keyframe: one NACK per loss and no new PLI a second later mean every RTX was accepted.
     await new Promise((r) => setTimeout(r, 1000));
     stats = await inboundVideo(receiver);
-    assert.equal(retransmissions.retransmitted, dropped.length, 'each lost packet re-sent once');
-    assert.equal(nacksFromReceiver, dropped.length, 'each loss NACKed once: no retries needed');
-    assert.equal(stats.nackCount, dropped.length);
+    // (A loaded machine may also lose a packet on loopback; it is NACKed and served the same way.)
+    assert.deepEqual(
+      dropped.map((seq) => timesNacked.get(seq)),
+      dropped.map(() => 1),
+      'each withheld packet NACKed once: no retries needed',
+    );
+    assert.equal(retransmissions.missing, 0, 'every NACKed packet was in the buffer');
+    assert.equal(stats.nackCount, nacksFromReceiver);
     assert.equal(stats.pliCount ?? 0, pliBefore, 'no keyframe needed to repair the losses');
     // RTX-recovered packets are counted on the RTX stream, not back into the media SSRC's loss.
-    assert.equal(stats.packetsLost, dropped.length);
+    assert.ok((stats.packetsLost ?? 0) >= dropped.length);
+    const lostBeforePause = stats.packetsLost ?? 0;
     assert.ok(await waitFor(() => rtt >= 0, 5000), 'RTT from the receiver reports about our SRs');
     // Loopback, but both event loops may be busy encoding on a loaded machine.
     assert.ok(rtt < 1000, `loopback RTT ${rtt} ms`);
 
     // Pause 1 s, then resume on a fresh keyframe: the output sequence continues without a hole.
-    const nacksBefore = nacksFromReceiver;
     forwarding = false;
     await new Promise((r) => setTimeout(r, 1000));
     const decodedBeforeResume = (await inboundVideo(receiver)).framesDecoded ?? 0;
@@ -211,10 +232,13 @@ test('consumer path into a libwebrtc receiver: decodes, NACK served over RTX, pa
       await poll((s) => (s.framesDecoded ?? 0) > decodedBeforeResume + 20, 8000),
       `decoding resumes (${stats.framesDecoded} vs ${decodedBeforeResume})`,
     );
-    assert.equal(stats.packetsLost, dropped.length, 'no new loss: no hole after the pause');
-    assert.equal(nacksFromReceiver, nacksBefore, 'the pause caused no NACK');
+    assert.deepEqual(gapLog, [], 'our output continued across the pause without a hole');
+    assert.equal(retransmissions.missing, 0, 'the receiver asked for no number we did not send');
+    t.diagnostic(
+      `receiver packetsLost ${stats.packetsLost} (withheld ${dropped.length}, before the pause ${lostBeforePause})`,
+    );
   } finally {
-    for (const t of timers) clearInterval(t);
+    for (const timer of timers) clearInterval(timer);
     sender.close();
     receiver.close();
     a.close();
