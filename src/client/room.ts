@@ -467,6 +467,8 @@ export class Room extends Emitter<RoomEvents> {
       }
       // Signals sent while the socket was down were lost; fresh candidates repair that.
       this.#mesh?.restartStalledLinks();
+      // SFU notifications sent while it was down were lost too: have them announced again.
+      this.#sfu?.resync();
     }
     // Peers that joined while we were away saw us in their join response and offer to us.
     for (const peer of joined.peers) this.#addParticipant(peer.peerId, peer.displayName, isNewPeer);

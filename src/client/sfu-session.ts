@@ -51,6 +51,8 @@ export class SfuSession {
   #stream: MediaStream | null = null;
   #closed = false;
   #recvState: RTCPeerConnectionState = 'new';
+  /** While resyncing: the consumer ids the server announced. */
+  #announced: Set<string> | null = null;
 
   constructor(opts: SfuSessionOptions) {
     this.#opts = opts;
@@ -202,6 +204,7 @@ export class SfuSession {
     switch (notification.method) {
       case 'newConsumer': {
         const data = notification.data;
+        this.#announced?.add(data.id);
         void this.#enqueue(() => this.#consume(data));
         break;
       }
@@ -231,6 +234,11 @@ export class SfuSession {
   async #consume(data: NewConsumerData): Promise<void> {
     const transport = this.recvTransport;
     if (transport === null) return;
+    if (this.#consumers.has(data.id)) {
+      // Announced again after a reconnect: it may have missed its resume.
+      await this.#opts.signaling.request('resumeConsumer', { consumerId: data.id });
+      return;
+    }
     const consumer = await transport.consume({
       id: data.id,
       producerId: data.producerId,
@@ -250,6 +258,27 @@ export class SfuSession {
     this.#consumers.delete(consumerId);
     remote.consumer.close();
     this.#opts.onTrackEnded(remote.peerId, remote.consumer.track);
+  }
+
+  /**
+   * After a signaling reconnect as the same peer: notifications sent while the socket was down
+   * are lost, so ask the server to announce the live consumers again and close the ones gone.
+   */
+  resync(): void {
+    void this.#enqueue(async () => {
+      if (this.recvTransport === null) return;
+      const announced = new Set<string>();
+      this.#announced = announced;
+      try {
+        // The server re-announces before it answers, so once answered `announced` is complete.
+        await this.#opts.signaling.request('setRtpCapabilities', {
+          rtpCapabilities: this.device.rtpCapabilities as unknown as Record<string, unknown>,
+        });
+      } finally {
+        this.#announced = null;
+      }
+      for (const id of [...this.#consumers.keys()]) if (!announced.has(id)) this.#closeConsumer(id);
+    });
   }
 
   /** Forgets a participant who left (the server closes their consumers too). */

@@ -26,6 +26,7 @@ import {
   dataProducerIdSchema,
   emptySchema,
   getStatsSchema,
+  type NewConsumerData,
   produceDataSchema,
   producerIdSchema,
   produceSchema,
@@ -78,6 +79,8 @@ class SfuPeer {
   readonly dataConsumers = new Map<string, DataConsumer>();
   /** Producers already consumed (or being consumed) by this peer: each once. */
   readonly consumed = new Set<string>();
+  /** Each consumer's `newConsumer` data, to announce again after a resume. */
+  readonly announcements = new Map<string, NewConsumerData>();
   readonly dataConsumed = new Set<string>();
   rtpCapabilities: RtpCapabilities | undefined;
   /** Where consumers go: the latest recv transport. */
@@ -333,6 +336,9 @@ export class SfuRooms {
       async (ctx, data) => {
         const { sfuRoom, me } = await this.enter(ctx);
         me.rtpCapabilities = data.rtpCapabilities as unknown as RtpCapabilities;
+        // Sent again (e.g. after a signaling reconnect): announce the live consumers once more,
+        // since notifications to a peer without a socket are dropped.
+        for (const announcement of me.announcements.values()) ctx.peer.notify('newConsumer', announcement);
         this.subscribeLater(sfuRoom, me);
         return {};
       },
@@ -571,6 +577,7 @@ export class SfuRooms {
     me.consumers.set(consumer.id, consumer);
     consumer.observer.once('close', () => {
       me.consumers.delete(consumer.id);
+      me.announcements.delete(consumer.id);
       me.consumed.delete(producer.id);
     });
     consumer.on('producerclose', () => peer.notify('consumerClosed', { consumerId: consumer.id }));
@@ -583,7 +590,7 @@ export class SfuRooms {
         temporalLayer: layers?.temporalLayer ?? null,
       }),
     );
-    peer.notify('newConsumer', {
+    const announcement: NewConsumerData = {
       peerId: owner.peer.id,
       producerId: producer.id,
       id: consumer.id,
@@ -592,7 +599,9 @@ export class SfuRooms {
       type: consumer.type,
       appData: producer.appData,
       producerPaused: consumer.producerPaused,
-    });
+    };
+    me.announcements.set(consumer.id, announcement);
+    peer.notify('newConsumer', announcement);
   }
 
   private async consumeData(me: SfuPeer, owner: SfuPeer, dataProducer: DataProducer): Promise<void> {

@@ -91,4 +91,36 @@ if (!rerunInLoopbackNamespace(fileURLToPath(import.meta.url), 110_000)) {
       assert.deepEqual(modes, ['SFU', 'SFU', 'SFU']);
     }
   });
+
+  test('a page whose signaling socket drops resumes as the same peer and keeps its media', {
+    timeout: 40_000,
+  }, async () => {
+    const page = pages[3]!;
+    const sfuRoom = server.sfu!.rooms.room('sfu-four')!;
+    const consumerIds = () => [...sfuRoom.peers.get(peerIds[3]!)!.consumers.keys()].sort();
+    const beforeIds = consumerIds();
+    assert.equal(beforeIds.length, 6);
+    const localBefore = await page.evaluate(() => window.tureen.room!.participants.size);
+    await page.evaluate(() => window.tureen.room!.simulateSignalingDrop());
+    await waitFor('signaling open again', async () =>
+      (await page.evaluate(() => window.tureen.room?.signalingState)) === 'open' ? true : undefined,
+    );
+    // Same peer, same consumers on the server; the resync kept every consumer on the page.
+    assert.equal(await localPeerId(page), peerIds[3]);
+    await sleep(1000);
+    assert.deepEqual(consumerIds(), beforeIds);
+    assert.equal(await page.evaluate(() => window.tureen.room!.participants.size), localBefore);
+    const first = await readStats(page);
+    await sleep(3000);
+    const last = await readStats(page);
+    for (const id of peerIds.slice(0, 3)) {
+      const a = first.find((s) => s.peerId === id);
+      const b = last.find((s) => s.peerId === id);
+      assert.ok(a && b, `no stats for ${id}`);
+      assert.ok(
+        b.video.framesDecoded - a.video.framesDecoded >= 10,
+        `video from ${id} stalled after the drop`,
+      );
+    }
+  });
 }

@@ -66,6 +66,15 @@ test('produce reaches the other peer as a paused newConsumer; pause, close and l
   assert.equal((byProducer.get(video.id)!.appData as { source: string }).source, 'camera');
   const videoConsumerId = byProducer.get(video.id)!.id as string;
 
+  // Capabilities sent again (what the client does after a signaling reconnect) announce bob's
+  // live consumers once more, before the answer.
+  const seen = b.c.notifications('newConsumer').length;
+  await ok(b.c, 'setRtpCapabilities', { rtpCapabilities: bob.device.rtpCapabilities });
+  const again = b.c.notifications('newConsumer').slice(seen);
+  assert.deepEqual(again.map((n) => n.data!.id).sort(), [...byProducer.values()].map((n) => n.id).sort());
+  // Move the notification cursor past the repeats.
+  for (const _ of again) await b.c.notification('newConsumer');
+
   // A producer created after bob is ready reaches him without any request of his.
   const late = await alice.produce('video', { source: 'screen' });
   const third = await b.c.notification('newConsumer', 5000);
