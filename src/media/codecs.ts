@@ -118,7 +118,8 @@ const NAL_FU_A = 28;
 
 /**
  * H264 (RFC 6184): single NAL unit, STAP-A and FU-A. Keyframe when an IDR slice (5) or an SPS
- * (7) starts in this packet; startOfFrame when a NAL unit (not a continuation) starts here.
+ * (7) starts in this packet; startOfFrame when a NAL unit (not a continuation) starts here; width
+ * and height from an SPS carried whole (single NAL or STAP-A).
  */
 export function inspectH264(buf: Uint8Array, offset: number, length: number, out: PayloadInfo): boolean {
   out.reset();
@@ -129,6 +130,7 @@ export function inspectH264(buf: Uint8Array, offset: number, length: number, out
   if (nal >= 1 && nal <= 23) {
     out.startOfFrame = true;
     out.keyFrame = nal === NAL_IDR || nal === NAL_SPS;
+    if (nal === NAL_SPS) readH264SpsSize(buf, offset + 1, end, out);
     return true;
   }
   if (nal === NAL_STAP_A) {
@@ -140,6 +142,7 @@ export function inspectH264(buf: Uint8Array, offset: number, length: number, out
       if (size === 0 || at + 2 + size > end) return false;
       const type = buf[at + 2]! & 0x1f;
       if (type === NAL_IDR || type === NAL_SPS) out.keyFrame = true;
+      if (type === NAL_SPS) readH264SpsSize(buf, at + 3, at + 2 + size, out);
       at += 2 + size;
     }
     return at === end;
@@ -155,6 +158,149 @@ export function inspectH264(buf: Uint8Array, offset: number, length: number, out
   }
   // STAP-B, MTAP, FU-B and reserved types: not used by WebRTC (packetization-mode 0/1).
   return false;
+}
+
+/**
+ * Exp-Golomb bit reader over an H264 RBSP inside buf[start .. end), skipping emulation
+ * prevention bytes (00 00 03) on the fly. Reads past the end yield zeros and set `overrun`.
+ */
+class H264BitReader {
+  private buf: Uint8Array = new Uint8Array(0);
+  private at = 0;
+  private end = 0;
+  private bit = 0;
+  private current = 0;
+  private zeros = 0;
+  overrun = false;
+
+  reset(buf: Uint8Array, start: number, end: number): void {
+    this.buf = buf;
+    this.at = start;
+    this.end = end;
+    this.bit = 8;
+    this.zeros = 0;
+    this.overrun = false;
+  }
+
+  u1(): number {
+    if (this.bit === 8) {
+      if (this.at >= this.end) {
+        this.overrun = true;
+        return 0;
+      }
+      let byte = this.buf[this.at++]!;
+      if (this.zeros >= 2 && byte === 3) {
+        this.zeros = 0;
+        if (this.at >= this.end) {
+          this.overrun = true;
+          return 0;
+        }
+        byte = this.buf[this.at++]!;
+      }
+      this.zeros = byte === 0 ? this.zeros + 1 : 0;
+      this.current = byte;
+      this.bit = 0;
+    }
+    return (this.current >> (7 - this.bit++)) & 1;
+  }
+
+  bits(n: number): number {
+    let v = 0;
+    for (let i = 0; i < n; i++) v = v * 2 + this.u1();
+    return v;
+  }
+
+  /** ue(v); more than 31 leading zeros is malformed (overrun). */
+  ue(): number {
+    let zeros = 0;
+    while (this.u1() === 0) {
+      if (++zeros > 31 || this.overrun) {
+        this.overrun = true;
+        return 0;
+      }
+    }
+    return 2 ** zeros - 1 + this.bits(zeros);
+  }
+
+  se(): number {
+    const k = this.ue();
+    return k & 1 ? (k + 1) / 2 : -k / 2;
+  }
+}
+
+const spsReader = new H264BitReader();
+/** profile_idc values whose SPS carries chroma format, bit depths and scaling matrices. */
+const HIGH_PROFILES = new Set([100, 110, 122, 244, 44, 83, 86, 118, 128, 138, 139, 134, 135]);
+
+/**
+ * Frame size from an H264 SPS (ITU-T H.264 §7.3.2.1.1) whose RBSP is buf[start .. end), after the
+ * NAL header byte; sets out.width/height, or leaves them 0 when the SPS is malformed.
+ */
+function readH264SpsSize(buf: Uint8Array, start: number, end: number, out: PayloadInfo): void {
+  const r = spsReader;
+  r.reset(buf, start, end);
+  const profile = r.bits(8);
+  r.bits(16); // constraint flags, level_idc
+  r.ue(); // seq_parameter_set_id
+  let chromaFormat = 1;
+  if (HIGH_PROFILES.has(profile)) {
+    chromaFormat = r.ue();
+    if (chromaFormat === 3) r.u1(); // separate_colour_plane_flag
+    r.ue(); // bit_depth_luma_minus8
+    r.ue(); // bit_depth_chroma_minus8
+    r.u1(); // qpprime_y_zero_transform_bypass_flag
+    if (r.u1()) {
+      // Scaling lists: skipped by reading their delta_scale values.
+      const lists = chromaFormat === 3 ? 12 : 8;
+      for (let i = 0; i < lists && !r.overrun; i++) {
+        if (!r.u1()) continue;
+        const size = i < 6 ? 16 : 64;
+        let last = 8;
+        let next = 8;
+        for (let j = 0; j < size && !r.overrun; j++) {
+          if (next !== 0) next = (last + r.se() + 256) % 256;
+          last = next === 0 ? last : next;
+        }
+      }
+    }
+  }
+  r.ue(); // log2_max_frame_num_minus4
+  const pocType = r.ue();
+  if (pocType === 0) r.ue();
+  else if (pocType === 1) {
+    r.u1();
+    r.se();
+    r.se();
+    const cycle = r.ue();
+    for (let i = 0; i < cycle && !r.overrun; i++) r.se();
+  }
+  r.ue(); // max_num_ref_frames
+  r.u1(); // gaps_in_frame_num_value_allowed_flag
+  const widthMbs = r.ue() + 1;
+  const heightMapUnits = r.ue() + 1;
+  const frameMbsOnly = r.u1();
+  if (!frameMbsOnly) r.u1(); // mb_adaptive_frame_field_flag
+  r.u1(); // direct_8x8_inference_flag
+  let cropLeft = 0;
+  let cropRight = 0;
+  let cropTop = 0;
+  let cropBottom = 0;
+  if (r.u1()) {
+    cropLeft = r.ue();
+    cropRight = r.ue();
+    cropTop = r.ue();
+    cropBottom = r.ue();
+  }
+  if (r.overrun) return;
+  // Crop units (Table 6-1): 4:2:0 halves both directions, 4:2:2 only the horizontal one.
+  const cropUnitX = chromaFormat === 1 || chromaFormat === 2 ? 2 : 1;
+  const cropUnitY = (chromaFormat === 1 ? 2 : 1) * (2 - frameMbsOnly);
+  const width = widthMbs * 16 - cropUnitX * (cropLeft + cropRight);
+  const height = (2 - frameMbsOnly) * heightMapUnits * 16 - cropUnitY * (cropTop + cropBottom);
+  if (width > 0 && height > 0 && width < 0x10000 && height < 0x10000) {
+    out.width = width;
+    out.height = height;
+  }
 }
 
 /**

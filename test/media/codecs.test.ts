@@ -138,3 +138,22 @@ test('VP8 descriptor rewriter: PictureID and TL0PICIDX continue across a source 
   rewriter.rewrite(short, info);
   assert.equal(short[2], 2);
 });
+
+test('H264: frame size from an SPS (mux.js test vector: 720×404, emulation prevention, cropping)', () => {
+  const info = new PayloadInfo();
+  const sps = [103, 66, 192, 30, 217, 0, 180, 53, 249, 225, 0, 0, 3, 0, 1, 0, 0, 3, 0, 60, 15, 22, 46, 72];
+  const single = Buffer.from(sps);
+  assert.ok(inspectH264(single, 0, single.length, info));
+  assert.equal(info.keyFrame, true);
+  assert.equal(info.width, 720);
+  assert.equal(info.height, 404);
+  // The same SPS inside a STAP-A with a PPS after it.
+  const stap = Buffer.from([0x78, 0, sps.length, ...sps, 0, 4, 0x68, 0xce, 0x3c, 0x80]);
+  assert.ok(inspectH264(stap, 0, stap.length, info));
+  assert.equal(info.width, 720);
+  assert.equal(info.height, 404);
+  // Truncated: still a keyframe, size unknown.
+  assert.ok(inspectH264(single, 0, 8, info));
+  assert.equal(info.keyFrame, true);
+  assert.equal(info.width, 0);
+});
