@@ -339,8 +339,8 @@ export class Room extends Emitter<RoomEvents> {
   }
 
   /** Drops the current media path (mesh or SFU session) and builds the other one. */
-  #switchMode(mode: RoomMode): void {
-    if (mode === this.#mode || this.#closed) return;
+  #switchMode(mode: RoomMode, restart = false): void {
+    if ((mode === this.#mode && !restart) || this.#closed) return;
     this.#mode = mode;
     this.#mesh?.close();
     this.#mesh = null;
@@ -361,13 +361,18 @@ export class Room extends Emitter<RoomEvents> {
       for (const peerId of this.#participants.keys()) this.#mesh.connect(peerId, this.#localPeerId > peerId);
       this.#mesh.broadcastControl({ type: 'mute', ...this.#muted });
     }
-    this.emit('modeChanged', mode);
+    if (!restart) this.emit('modeChanged', mode);
   }
 
   #onNotification(notification: SignalingNotificationEvent): void {
     if (this.#closed) return;
     if (notification.method === 'modeChanged') {
       this.#switchMode(notification.data.mode);
+      return;
+    }
+    if (notification.method === 'sfuRestart' && this.#sfu) {
+      // The server lost the room's worker: start over on its new router.
+      this.#switchMode('sfu', true);
       return;
     }
     if (this.#sfu) {

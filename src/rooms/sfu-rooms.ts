@@ -117,6 +117,8 @@ export class SfuRoom {
     private readonly log: Logger,
     /** An `auto` room: P2P below AUTO_SFU_FROM_PEERS peers, SFU from there. */
     readonly auto = false,
+    /** The router's worker died: everything of this room on it is gone. */
+    onRouterLost: (sfuRoom: SfuRoom) => void = () => {},
   ) {
     this.ready = pool.createRouter({ mediaCodecs }).then(async (pooled) => {
       if (this.closed) {
@@ -124,6 +126,7 @@ export class SfuRoom {
         throw new SignalingError('not_found', 'the room has closed');
       }
       this.pooled = pooled;
+      pooled.router.once('workerclose', () => onRouterLost(this));
       for (let i = 0; i < this.peers.size; i++) pooled.peerAdded();
       try {
         const observer = await pooled.router.createActiveSpeakerObserver({ interval: 300 });
@@ -202,6 +205,7 @@ export class SfuRoom {
 export class SfuRooms {
   readonly methods = new MethodRegistry();
   private readonly rooms = new Map<string, SfuRoom>();
+  private closed = false;
   private readonly log: Logger;
   private readonly pool: WorkerPool;
   private readonly defaultMode: RoomModeSetting;
@@ -242,13 +246,32 @@ export class SfuRooms {
 
   private onRoomCreated(room: Room): void {
     const setting = room.requestedMode ?? this.defaultMode;
-    if (setting === 'p2p') return;
+    if (setting === 'p2p' || this.closed) return;
     // An `auto` room starts peer-to-peer; its router is ready for when a third peer comes.
     room.mode = setting === 'auto' ? 'p2p' : 'sfu';
     room.methods = this.methods;
-    const sfuRoom = new SfuRoom(room, this.pool, this.mediaCodecs, this.log, setting === 'auto');
+    this.install(room, setting === 'auto');
+  }
+
+  private install(room: Room, auto: boolean): SfuRoom {
+    const sfuRoom = new SfuRoom(room, this.pool, this.mediaCodecs, this.log, auto, (lost) =>
+      this.routerLost(lost),
+    );
     this.rooms.set(room.id, sfuRoom);
     room.appData.sfu = sfuRoom;
+    return sfuRoom;
+  }
+
+  /**
+   * A worker died under a room: give the room a fresh router (on a live worker) and tell its
+   * peers with `sfuRestart` to set up their SFU session again. Their old transports are gone.
+   */
+  private routerLost(lost: SfuRoom): void {
+    if (this.closed || this.rooms.get(lost.room.id) !== lost || lost.closed) return;
+    this.log.warn({ room: lost.room.id }, 'router lost with its worker: moving the room');
+    lost.close();
+    this.install(lost.room, lost.auto);
+    if (lost.room.mode === 'sfu') lost.room.broadcast('sfuRestart', {});
   }
 
   private onRoomClosed(room: Room): void {
@@ -259,6 +282,7 @@ export class SfuRooms {
   }
 
   close(): void {
+    this.closed = true;
     for (const sfuRoom of this.rooms.values()) sfuRoom.close();
     this.rooms.clear();
   }

@@ -27,6 +27,10 @@ export class WorkerPool {
   private readonly entries: PooledWorker[] = [];
   private readonly log: Logger;
   private closed = false;
+  private settings: { logLevel: WorkerLogLevel; rtcMinPort: number; rtcMaxPort: number } | undefined;
+  /** Replacements started for workers that died; bounded so a crash loop cannot fork forever. */
+  private respawns = 0;
+  static readonly MAX_RESPAWNS = 16;
 
   private constructor(log: Logger) {
     this.log = log;
@@ -39,10 +43,11 @@ export class WorkerPool {
     }
     const pool = new WorkerPool((opts.logger ?? silentLogger).child({ component: 'sfu-pool' }));
     const settings = {
-      logLevel: opts.logLevel ?? ('warn' as const),
+      logLevel: opts.logLevel ?? ('warn' as WorkerLogLevel),
       rtcMinPort: opts.rtcMinPort ?? 40000,
       rtcMaxPort: opts.rtcMaxPort ?? 49999,
     };
+    pool.settings = settings;
     const started = await Promise.allSettled(Array.from({ length: count }, () => sfu.createWorker(settings)));
     const failure = started.find((r) => r.status === 'rejected');
     for (const result of started) {
@@ -62,7 +67,20 @@ export class WorkerPool {
       this.log.error({ err, pid: worker.pid }, 'sfu worker died: its rooms lose their media');
       const i = this.entries.indexOf(entry);
       if (i !== -1) this.entries.splice(i, 1);
+      this.respawn();
     });
+  }
+
+  private respawn(): void {
+    if (this.closed || this.settings === undefined || this.respawns >= WorkerPool.MAX_RESPAWNS) return;
+    this.respawns++;
+    sfu.createWorker(this.settings).then(
+      (worker) => {
+        if (this.closed) worker.close();
+        else this.add(worker);
+      },
+      (err) => this.log.error({ err }, 'could not replace a dead sfu worker'),
+    );
   }
 
   get size(): number {

@@ -124,6 +124,8 @@ export interface SfuNotificationDataByMethod {
   activeSpeaker: ActiveSpeakerData;
   /** An `auto` room switched between P2P (two peers) and the SFU (three or more). */
   modeChanged: { mode: 'p2p' | 'sfu' };
+  /** The room's SFU worker died and the room has a new router: set the SFU session up again. */
+  sfuRestart: Record<string, never>;
 }
 
 type Obj = Record<string, unknown>;

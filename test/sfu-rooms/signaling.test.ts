@@ -300,3 +300,47 @@ test('an auto room is P2P with two peers, switches to the SFU at three and back 
   await ok(a.c, 'leave', {});
   await ok(b.c, 'leave', {});
 });
+
+test('a worker that dies moves its rooms to a live worker and tells their peers sfuRestart', {
+  timeout: 30_000,
+}, async () => {
+  const h2 = await startSfuHarness({ workers: 2 });
+  const local: TestClient[] = [];
+  try {
+    const connect = async (sub: string) => {
+      const c = await TestClient.connect(h2.signaling.port);
+      local.push(c);
+      await c.join(await sfuToken(sub, 'phoenix'));
+      return c;
+    };
+    const a = await connect('alice');
+    const b = await connect('bob');
+    const alice = new FakePeer(a);
+    await alice.load();
+    await alice.createSendTransport();
+    await alice.produce('audio');
+    const before = h2.rooms.room('phoenix')!;
+    const deadPid = before.router!.workerPid;
+    process.kill(deadPid, 'SIGKILL');
+    await a.notification('sfuRestart', 5000);
+    await b.notification('sfuRestart', 5000);
+    const after = h2.rooms.room('phoenix')!;
+    assert.notEqual(after, before);
+    // The room works again on the surviving worker: a fresh session produces and consumes.
+    const alice2 = new FakePeer(a);
+    const bob2 = new FakePeer(b);
+    await alice2.load();
+    await bob2.load();
+    assert.notEqual(after.router!.workerPid, deadPid);
+    await alice2.createSendTransport();
+    const producer = await alice2.produce('video');
+    await bob2.createRecvTransport();
+    assert.equal((await b.notification('newConsumer', 5000)).data!.producerId, producer.id);
+    // The pool replaces the dead worker.
+    await eventually(() => h2.pool.size === 2, 10_000, 'a replacement worker');
+    assert.ok(h2.pool.workers.every((w) => w.pid !== deadPid && !w.closed));
+  } finally {
+    await Promise.all(local.map((c) => c.close()));
+    await h2.close();
+  }
+});
