@@ -116,6 +116,24 @@ rows.push({
   },
 });
 
+// The same packets inside larger buffers (as when a packet is a view into a receive buffer):
+// copyPacket must use Buffer#copy instead of TypedArray#set.
+const embedded = packets.map((p) => {
+  const big = Buffer.alloc(p.length + 64);
+  p.copy(big, 16);
+  return big;
+});
+rows.push({
+  name: 'RetransmissionBuffer.store, packet inside a larger buffer',
+  run: () => {
+    for (let i = 0; i < PACKETS; i++) {
+      const big = embedded[i]!;
+      if (view.reset(big, 16, packets[i]!.length) !== RtpError.Ok) throw new Error('invalid packet');
+      buffer.store(view, i);
+    }
+  },
+});
+
 const rtxBuffer = new RetransmissionBuffer({
   send: () => sink++,
   maxPackets: 2500,

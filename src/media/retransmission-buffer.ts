@@ -5,6 +5,7 @@
  * negotiated RTX. A packet is re-sent at most once per RTT.
  */
 import type { RtpView } from '../wire/rtp/rtp.js';
+import { copyPacket } from './seq.js';
 
 export interface RetransmissionBufferOptions {
   /** Packets kept; rounded up to a power of two (default 2500 → 4096 slots, at most 32768). */
@@ -76,7 +77,7 @@ export class RetransmissionBuffer {
       slot = Buffer.allocUnsafe(this.maxPacketSize);
       this.slots[i] = slot;
     }
-    view.buf.copy(slot, 0, view.offset, view.offset + length);
+    copyPacket(view, slot);
     this.slotSeq[i] = seq;
     this.slotLength[i] = length;
     this.storedAt[i] = nowMs;

@@ -12,7 +12,7 @@
  *   for them, remembered for the last `history` offset changes; older ones are refused.
  */
 import { RtpError, type RtpView } from '../wire/rtp/rtp.js';
-import { isSeqNewer } from './seq.js';
+import { copyPacket, isSeqNewer } from './seq.js';
 
 export interface RtpRewriterOptions {
   /** The consumer's outbound SSRC. */
@@ -138,7 +138,7 @@ export class RtpRewriter {
       this.refused++;
       return false;
     }
-    source.buf.copy(out, 0, source.offset, source.offset + length);
+    copyPacket(source, out);
     if (outView.reset(out, 0, length) !== RtpError.Ok) {
       this.refused++;
       return false;
