@@ -11,24 +11,26 @@ import { silentLogger } from '../../common/logger.js';
 import {
   ChunkType,
   type ChunkView,
+  COMMON_HEADER_SIZE,
   DATA_FLAG_BEGIN,
   DATA_FLAG_END,
   DATA_FLAG_IMMEDIATE,
   DATA_FLAG_UNORDERED,
   DATA_HEADER_SIZE,
   FLAG_T,
+  nextChunk,
   PacketWriter,
   ParamType,
   parseData,
   parseForwardTsn,
   parseInit,
-  parsePacket,
   parseReconfig,
   parseSack,
   ReconfigResult,
   ssnGt,
   tsnLt,
   tsnLte,
+  validatePacket,
   writeData,
   writeForwardTsn,
   writeInit,
@@ -235,6 +237,7 @@ export class SctpAssociation extends EventEmitter<SctpAssociationEvents> {
   private readonly maxDataPayload: number;
 
   private phase = Phase.Closed;
+  private readonly chunkView: ChunkView = { type: 0, flags: 0, offset: 0, length: 0 };
   private publicState: SctpState = 'new';
   private readonly localTag = randomTag();
   private peerTag = 0;
@@ -472,27 +475,28 @@ export class SctpAssociation extends EventEmitter<SctpAssociationEvents> {
   /** One SCTP packet from the transport. Never throws on its content. */
   handlePacket(packet: Buffer): void {
     if (this.publicState === 'closed' || this.publicState === 'failed') return;
-    const parsed = parsePacket(packet);
-    if (parsed instanceof Error) {
+    const count = validatePacket(packet);
+    if (
+      count === 0 ||
+      packet.readUInt16BE(2) !== this.localPort ||
+      packet.readUInt16BE(0) !== this.remotePort
+    ) {
       this.stats.packetsDropped++;
       return;
     }
-    if (parsed.destinationPort !== this.localPort || parsed.sourcePort !== this.remotePort) {
-      this.stats.packetsDropped++;
-      return;
-    }
-    const first = parsed.chunks[0]!;
-    const tag = parsed.verificationTag;
+    const firstType = packet[COMMON_HEADER_SIZE]!;
+    const firstFlags = packet[COMMON_HEADER_SIZE + 1]!;
+    const tag = packet.readUInt32BE(4);
     // RFC 9260 §8.5.1: INIT carries tag 0 and travels alone; ABORT and SHUTDOWN-COMPLETE with the
     // T bit carry the peer's own tag; everything else carries ours.
-    if (first.type === ChunkType.INIT) {
-      if (tag !== 0 || parsed.chunks.length !== 1) {
+    if (firstType === ChunkType.INIT) {
+      if (tag !== 0 || count !== 1) {
         this.stats.packetsDropped++;
         return;
       }
     } else if (
-      (first.type === ChunkType.ABORT || first.type === ChunkType.SHUTDOWN_COMPLETE) &&
-      first.flags & FLAG_T
+      (firstType === ChunkType.ABORT || firstType === ChunkType.SHUTDOWN_COMPLETE) &&
+      firstFlags & FLAG_T
     ) {
       if (this.peerTag === 0 || tag !== this.peerTag) {
         this.stats.packetsDropped++;
@@ -505,9 +509,12 @@ export class SctpAssociation extends EventEmitter<SctpAssociationEvents> {
     this.stats.packetsReceived++;
     this.stats.bytesReceived += packet.length;
     let hadData = false;
-    for (const chunk of parsed.chunks) {
+    // One view reused for every chunk: handlers read it at once and never keep it.
+    const chunk = this.chunkView;
+    for (let i = 0, offset = COMMON_HEADER_SIZE; i < count; i++) {
       if (this.phase === Phase.Closed && this.publicState !== 'new' && this.publicState !== 'connecting')
         return;
+      offset = nextChunk(packet, offset, chunk);
       switch (chunk.type) {
         case ChunkType.DATA:
           if (this.handleData(packet, chunk)) hadData = true;

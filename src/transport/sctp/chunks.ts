@@ -82,23 +82,47 @@ export interface ParsedPacket extends CommonHeader {
   chunks: ChunkView[];
 }
 
+/**
+ * Checks a packet's checksum and chunk framing without allocating: the number of chunks, or 0
+ * when the packet must be dropped. Walk the chunks afterwards with nextChunk().
+ */
+export function validatePacket(packet: Buffer, verifyChecksum = true): number {
+  if (packet.length < COMMON_HEADER_SIZE + CHUNK_HEADER_SIZE) return 0;
+  if (verifyChecksum && packet.readUInt32LE(8) !== sctpChecksum(packet)) return 0;
+  let count = 0;
+  let offset = COMMON_HEADER_SIZE;
+  while (offset + CHUNK_HEADER_SIZE <= packet.length) {
+    const length = packet.readUInt16BE(offset + 2);
+    if (length < CHUNK_HEADER_SIZE || offset + length > packet.length) return 0;
+    count++;
+    offset += (length + 3) & ~3;
+  }
+  return count;
+}
+
+/** Fills `view` with the chunk at `offset` of a validated packet; returns the next chunk's offset. */
+export function nextChunk(packet: Buffer, offset: number, view: ChunkView): number {
+  view.type = packet[offset]!;
+  view.flags = packet[offset + 1]!;
+  view.offset = offset;
+  view.length = packet.readUInt16BE(offset + 2);
+  return offset + ((view.length + 3) & ~3);
+}
+
 /** Checks the checksum and framing of a packet; returns the chunks as views. */
 export function parsePacket(packet: Buffer, verifyChecksum = true): ParsedPacket | SctpParseError {
   if (packet.length < COMMON_HEADER_SIZE + CHUNK_HEADER_SIZE) return new SctpParseError('packet too short');
   if (verifyChecksum && packet.readUInt32LE(8) !== sctpChecksum(packet)) {
     return new SctpParseError('bad checksum');
   }
+  const count = validatePacket(packet, false);
+  if (count === 0) return new SctpParseError('bad chunk length');
   const chunks: ChunkView[] = [];
-  let offset = COMMON_HEADER_SIZE;
-  while (offset + CHUNK_HEADER_SIZE <= packet.length) {
-    const length = packet.readUInt16BE(offset + 2);
-    if (length < CHUNK_HEADER_SIZE || offset + length > packet.length) {
-      return new SctpParseError('bad chunk length');
-    }
-    chunks.push({ type: packet[offset]!, flags: packet[offset + 1]!, offset, length });
-    offset += (length + 3) & ~3;
+  for (let i = 0, offset = COMMON_HEADER_SIZE; i < count; i++) {
+    const view: ChunkView = { type: 0, flags: 0, offset: 0, length: 0 };
+    offset = nextChunk(packet, offset, view);
+    chunks.push(view);
   }
-  if (chunks.length === 0) return new SctpParseError('no chunk');
   return {
     sourcePort: packet.readUInt16BE(0),
     destinationPort: packet.readUInt16BE(2),
