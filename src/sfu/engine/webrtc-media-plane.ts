@@ -5,9 +5,10 @@
  * - Decrypted RTP goes to the transport's RTP listener (Producer → router → Consumers).
  * - Consumer RTP is kept in a per-stream RetransmissionBuffer (RTX when negotiated), protected
  *   and sent on the selected tuple.
- * - RTCP from a consumer's remote side: PLI / FIR become a (throttled) key frame request to the
- *   Producer, which goes out as a PLI on the Producer's transport; generic NACKs are answered
- *   from the retransmission buffer.
+ * - RTCP from a consumer's remote side: PLI / FIR become a key frame request to the Producer
+ *   (ConsumerEngine.requestKeyFrame: throttled, sent as a PLI through the Producer's transport);
+ *   generic NACKs are answered from the retransmission buffer.
+ * - Towards producers: RTX decapsulation, NACK generation, transport-cc feedback, receiver reports.
  * - A video consumer stream that starts, or restarts after a silence (consumer or producer
  *   resumed), asks its Producer for a key frame so the receiver can decode at once.
  *
@@ -24,7 +25,6 @@ import { type DtlsParameters, WebRtcEndpoint } from '../../transport/endpoint/in
 import type { IceTuple } from '../../transport/ice/index.js';
 import {
   buildNack,
-  buildPli,
   buildReceiverReport,
   PsfbFmt,
   type ReportBlock,
@@ -39,8 +39,6 @@ import { isRtxCodec } from './ortc.js';
 import type { ProducerEngine } from './producer.js';
 import type { TransportEngine, Tuple } from './transport.js';
 
-/** Least time between two key frame requests sent to one Producer. */
-const KEYFRAME_REQUEST_INTERVAL_MS = 500;
 /** A video consumer stream silent this long asks for a key frame when it sends again. */
 const RESUME_GAP_MS = 400;
 
@@ -97,31 +95,12 @@ export function createWebRtcMediaPlaneFactory(
   options: WebRtcMediaPlaneFactoryOptions,
 ): WebRtcMediaPlaneFactoryHandle {
   const planes = new Set<EndpointMediaPlane>();
-  const lastKeyFrameRequest = new WeakMap<ProducerEngine, number>();
   const counters = { keyFrameRequests: 0, retransmitted: 0 };
 
-  /**
-   * A key frame for what this Consumer forwards: through the engine's own request path when it
-   * has one (ConsumerEngine.requestKeyFrame → Producer → its transport's sendRtcp), else a PLI
-   * for each stream of the Producer, sent through the media plane that receives it.
-   */
-  const requestKeyFrame = (consumer: ConsumerEngine, now: number): void => {
-    const engine = consumer as ConsumerEngine & { requestKeyFrame?: () => void };
-    if (typeof engine.requestKeyFrame === 'function') {
-      counters.keyFrameRequests++;
-      engine.requestKeyFrame();
-      return;
-    }
-    for (const plane of planes) {
-      const producer = plane.transport?.producers.get(consumer.producerId);
-      if (!producer) continue;
-      const last = lastKeyFrameRequest.get(producer);
-      if (last !== undefined && now - last < KEYFRAME_REQUEST_INTERVAL_MS) return;
-      lastKeyFrameRequest.set(producer, now);
-      counters.keyFrameRequests++;
-      plane.sendPli(producer);
-      return;
-    }
+  /** A key frame for what this Consumer forwards (engine path: Producer → its transport's sendRtcp). */
+  const requestKeyFrame = (consumer: ConsumerEngine): void => {
+    counters.keyFrameRequests++;
+    consumer.requestKeyFrame();
   };
 
   const factory: WebRtcMediaPlaneFactory = (init, host) => {
@@ -153,7 +132,7 @@ class EndpointMediaPlane implements WebRtcMediaPlane {
   readonly endpoint: WebRtcEndpoint;
   readonly transport: TransportEngine | undefined;
   readonly #host: WebRtcMediaPlaneHost;
-  readonly #requestKeyFrame: (consumer: ConsumerEngine, now: number) => void;
+  readonly #requestKeyFrame: (consumer: ConsumerEngine) => void;
   readonly #counters: { keyFrameRequests: number; retransmitted: number };
   readonly #onClose: () => void;
   readonly #retransmissionPackets: number;
@@ -175,7 +154,7 @@ class EndpointMediaPlane implements WebRtcMediaPlane {
     init: Parameters<WebRtcMediaPlaneFactory>[0],
     host: WebRtcMediaPlaneHost,
     options: WebRtcMediaPlaneFactoryOptions,
-    requestKeyFrame: (consumer: ConsumerEngine, now: number) => void,
+    requestKeyFrame: (consumer: ConsumerEngine) => void,
     counters: { keyFrameRequests: number; retransmitted: number },
     onClose: () => void,
   ) {
@@ -252,8 +231,7 @@ class EndpointMediaPlane implements WebRtcMediaPlane {
     if (stream === undefined || stream?.consumer.closed) stream = this.#bindOutbound(ssrc);
     if (stream) {
       const now = Date.now();
-      if (stream.video && now - stream.lastSentAt > RESUME_GAP_MS)
-        this.#requestKeyFrame(stream.consumer, now);
+      if (stream.video && now - stream.lastSentAt > RESUME_GAP_MS) this.#requestKeyFrame(stream.consumer);
       stream.lastSentAt = now;
       stream.buffer?.store(view, now);
     }
@@ -263,13 +241,6 @@ class EndpointMediaPlane implements WebRtcMediaPlane {
   /** Plain RTCP from the engine (key frame requests for the remote's Producers). */
   sendRtcp(packet: Buffer): void {
     this.endpoint.sendRtcp(packet);
-  }
-
-  /** PLI towards the remote producer, one per stream of the Producer. */
-  sendPli(producer: ProducerEngine): void {
-    for (const stream of producer.streams) {
-      if (stream.ssrc !== undefined) this.endpoint.sendRtcp(buildPli(this.#rtcpSsrc, stream.ssrc));
-    }
   }
 
   close(): void {
@@ -407,7 +378,7 @@ class EndpointMediaPlane implements WebRtcMediaPlane {
       nack: nackable
         ? new NackGenerator({
             sendNack: (seqs) => endpoint.sendRtcp(buildNack(senderSsrc, ssrc, seqs)),
-            requestKeyFrame: () => this.#producerKeyFrame(producer),
+            requestKeyFrame: () => producer.requestKeyFrame(),
           })
         : undefined,
     };
@@ -424,12 +395,6 @@ class EndpointMediaPlane implements WebRtcMediaPlane {
     const stream: InboundRtx = { rtx: true, media, apt };
     this.#inbound.set(ssrc, stream);
     return stream;
-  }
-
-  #producerKeyFrame(producer: ProducerEngine): void {
-    const engine = producer as ProducerEngine & { requestKeyFrame?: () => void };
-    if (typeof engine.requestKeyFrame === 'function') engine.requestKeyFrame();
-    else this.sendPli(producer);
   }
 
   /** NACK retries; transport-cc feedback; receiver reports; forgets streams of closed producers. */
@@ -500,11 +465,11 @@ class EndpointMediaPlane implements WebRtcMediaPlane {
       } else if (reader.packetType === RtcpType.PSFB && contentLength >= 12) {
         if (reader.fmt === PsfbFmt.PLI) {
           const stream = this.#outboundOf(buf.readUInt32BE(offset + 8));
-          if (stream) this.#requestKeyFrame(stream.consumer, now);
+          if (stream) this.#requestKeyFrame(stream.consumer);
         } else if (reader.fmt === PsfbFmt.FIR) {
           for (let at = offset + 12; at + 8 <= offset + contentLength; at += 8) {
             const stream = this.#outboundOf(buf.readUInt32BE(at));
-            if (stream) this.#requestKeyFrame(stream.consumer, now);
+            if (stream) this.#requestKeyFrame(stream.consumer);
           }
         }
       } else if (
