@@ -201,16 +201,16 @@ test('consumer path into a libwebrtc receiver: decodes, NACK served over RTX, pa
       await waitFor(() => retransmissions.retransmitted >= dropped.length, 5000),
       `retransmitted ${retransmissions.retransmitted}/${dropped.length}, NACKs ${nacksFromReceiver}`,
     );
-    // libwebrtc NACKs a missing packet again every RTT until it arrives, then asks for a
-    // keyframe: one NACK per loss and no new PLI a second later mean every RTX was accepted.
+    // libwebrtc NACKs a missing packet again every RTT (up to 10 times) until it arrives, then
+    // asks for a keyframe: few NACKs per loss and no new PLI a second later mean every RTX was
+    // accepted. (One retry happens when a loaded machine delays our answer past libwebrtc's RTT.)
     await new Promise((r) => setTimeout(r, 1000));
     stats = await inboundVideo(receiver);
     // (A loaded machine may also lose a packet on loopback; it is NACKed and served the same way.)
-    assert.deepEqual(
-      dropped.map((seq) => timesNacked.get(seq)),
-      dropped.map(() => 1),
-      'each withheld packet NACKed once: no retries needed',
-    );
+    for (const seq of dropped) {
+      const times = timesNacked.get(seq) ?? 0;
+      assert.ok(times >= 1 && times <= 3, `withheld ${seq} NACKed ${times} times`);
+    }
     assert.equal(retransmissions.missing, 0, 'every NACKed packet was in the buffer');
     assert.equal(stats.nackCount, nacksFromReceiver);
     assert.equal(stats.pliCount ?? 0, pliBefore, 'no keyframe needed to repair the losses');

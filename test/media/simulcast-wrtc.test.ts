@@ -25,8 +25,8 @@ const MID_URI = 'urn:ietf:params:rtp-hdrext:sdes:mid';
 const RIDS = ['l', 'm', 'h'];
 const OUR_SSRC = 0x5100c0de;
 const CONSUMER_SSRC = 0x0c0c0c11;
-const WIDTH = 960;
-const HEIGHT = 540;
+const WIDTH = 640;
+const HEIGHT = 360;
 
 function extmapId(offer: string, uri: string): number {
   return Number(new RegExp(`a=extmap:(\\d+) ${uri}`).exec(offer)![1]);
@@ -112,6 +112,7 @@ test('simulcast from libwebrtc: spatial switch on keyframes and temporal filteri
     // Per layer: SSRC (learnt from the RID extension), keyframe manager, keyframe width.
     const layerSsrc = [0, 0, 0];
     const layerWidth = [0, 0, 0];
+    const lastPacketMs = [0, 0, 0];
     const ssrcLayer = new Map<number, number>();
     const keyFrameManagers = [0, 1, 2].map(
       (layer) =>
@@ -173,6 +174,7 @@ test('simulcast from libwebrtc: spatial switch on keyframes and temporal filteri
         ssrcLayer.set(view.ssrc, layer);
         layerSsrc[layer] = view.ssrc;
       }
+      lastPacketMs[layer] = now;
       if (view.payloadLength === 0 || !inspectVp8(view.buf, view.payloadOffset, view.payloadLength, info)) {
         // Padding-only probes (libwebrtc probes bandwidth with them) are not forwarded: absorb them.
         if (layer === selector.currentSpatialLayer) rewriter.drop(view.sequenceNumber);
@@ -228,6 +230,9 @@ test('simulcast from libwebrtc: spatial switch on keyframes and temporal filteri
       setInterval(() => {
         const now = performance.now();
         for (const k of keyFrameManagers) k.tick(now);
+        // A layer silent for a second is gone (libwebrtc drops layers when its CPU or
+        // bandwidth estimate says so): the engine's stream inactivity check does the same.
+        for (const [, l] of ssrcLayer) if (now - lastPacketMs[l]! > 1000) selector.setStreamActive(l, false);
         for (const p of twcc.buildFeedback()) a.sendRtcp(p);
       }, 100),
     );
