@@ -25,7 +25,7 @@ start options (environment variable in brackets):
   --turn-allow-loopback-peers  relay to 127.0.0.0/8 and ::1 (default: only in dev mode on a loopback host)
   --secret S                 token signing secret; absent = development mode  [TUREEN_SECRET]
   --production               refuse to start without a secret       [NODE_ENV=production]
-  --room-mode MODE           mode of new rooms: p2p|sfu|auto        [TUREEN_ROOM_MODE] p2p
+  --room-mode MODE           mode of new rooms: p2p|sfu|auto        [TUREEN_ROOM_MODE] auto
   --sfu-workers N            SFU worker processes (0 = no SFU)      [TUREEN_SFU_WORKERS] one per core
   --rtc-min-port N           lowest SFU media port (UDP/TCP)        [TUREEN_RTC_MIN_PORT] 40000
   --rtc-max-port N           highest SFU media port                 [TUREEN_RTC_MAX_PORT] 49999

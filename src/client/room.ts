@@ -270,6 +270,14 @@ export class Room extends Emitter<RoomEvents> {
     this.#close('left');
   }
 
+  /**
+   * SFU rooms: the simulcast layer of `peerId`'s video to receive (0 = lowest). Does nothing in
+   * P2P rooms, where each peer sends one layer.
+   */
+  async setPreferredLayers(peerId: string, spatialLayer: number, temporalLayer?: number): Promise<void> {
+    await this.#sfu?.setPreferredLayers(peerId, spatialLayer, temporalLayer);
+  }
+
   /** Restarts ICE on every connection (e.g. after the device changed networks). */
   restartIce(): void {
     this.#sfu?.restartIce();

@@ -281,6 +281,23 @@ export class SfuSession {
     });
   }
 
+  /**
+   * Which simulcast/SVC layer of `peerId`'s video to receive (0 = lowest); the server forwards
+   * the highest layer at or below it that arrives. E.g. 0 for thumbnails, 2 for a speaker view.
+   */
+  setPreferredLayers(peerId: string, spatialLayer: number, temporalLayer?: number): Promise<void> {
+    return this.#enqueue(async () => {
+      for (const { consumer, peerId: owner } of this.#consumers.values()) {
+        if (owner !== peerId || consumer.kind !== 'video' || consumer.closed) continue;
+        await this.#opts.signaling.request('setPreferredLayers', {
+          consumerId: consumer.id,
+          spatialLayer,
+          ...(temporalLayer !== undefined ? { temporalLayer } : {}),
+        });
+      }
+    });
+  }
+
   /** Forgets a participant who left (the server closes their consumers too). */
   removePeer(peerId: string): void {
     for (const [id, remote] of [...this.#consumers]) {

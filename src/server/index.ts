@@ -38,7 +38,7 @@ export interface TureenOptions {
   /** Directory with the built web app. Default dist/web next to this package. */
   webRoot?: string;
   logLevel?: LogLevel;
-  /** Mode of new rooms whose token names none: 'p2p', 'sfu' or 'auto'. Default 'p2p'. */
+  /** Mode of new rooms whose token names none: 'p2p', 'sfu' or 'auto' (P2P at two peers, SFU from three). Default 'auto'. */
   roomMode?: RoomModeSetting;
   /** SFU worker processes. Default `os.availableParallelism()`; 0 = no SFU (P2P rooms only). */
   sfuWorkers?: number;
@@ -166,7 +166,7 @@ export async function startTureen(opts: TureenOptions = {}): Promise<TureenServe
     logger,
   });
 
-  const roomMode = opts.roomMode ?? 'p2p';
+  const roomMode = opts.roomMode ?? (opts.sfuWorkers === 0 ? 'p2p' : 'auto');
   let sfu: TureenServer['sfu'] = null;
   try {
     if (opts.sfuWorkers !== 0) {

@@ -189,6 +189,9 @@ export async function startServer(opts: { secret?: string } = {}): Promise<Turee
     turnAllowLoopbackPeers: true,
     webRoot,
     logLevel: 'warn',
+    // These tests are about the peer-to-peer mesh, whatever the server's default mode is.
+    roomMode: 'p2p',
+    sfuWorkers: 1,
     ...(opts.secret ? { secret: opts.secret } : {}),
   });
 }

@@ -123,4 +123,18 @@ if (!rerunInLoopbackNamespace(fileURLToPath(import.meta.url), 110_000)) {
       );
     }
   });
+
+  test("a page picks the simulcast layer it receives of a peer's video", { timeout: 20_000 }, async () => {
+    const sfuRoom = server.sfu!.rooms.room('sfu-four')!;
+    const videoConsumerOf = (viewer: string, owner: string) =>
+      [...sfuRoom.peers.get(viewer)!.consumers.values()].find(
+        (c) => c.kind === 'video' && c.appData.peerId === owner,
+      )!;
+    const consumer = videoConsumerOf(peerIds[0]!, peerIds[1]!);
+    assert.equal(consumer.type, 'simulcast');
+    await pages[0]!.evaluate((id) => window.tureen.room!.setPreferredLayers(id, 0, 0), peerIds[1]!);
+    assert.deepEqual(consumer.preferredLayers, { spatialLayer: 0, temporalLayer: 0 });
+    // Only that one: page 0's consumer of another peer keeps the default (the highest).
+    assert.equal(videoConsumerOf(peerIds[0]!, peerIds[2]!).preferredLayers?.spatialLayer, 2);
+  });
 }
