@@ -12,12 +12,6 @@ export function seqDiff(a: number, b: number): number {
   return (((a - b) & 0xffff) << 16) >> 16;
 }
 
-/** True when `a` is after `b` modulo 2^32 (RTP timestamps). */
-export function isTimestampNewer(a: number, b: number): boolean {
-  const diff = (a - b) >>> 0;
-  return diff !== 0 && diff < 0x80000000;
-}
-
 /**
  * Copy the packet in `view` to the start of `out` (the caller checked it fits). A packet that is
  * its whole buffer (SRTP's output) goes through TypedArray#set, about twice as fast as
