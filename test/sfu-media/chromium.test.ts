@@ -77,6 +77,9 @@ test('Chromium mediasoup-client → tureen/sfu → Chromium mediasoup-client: vi
     assert.ok(localAddresses.includes(tuple?.remoteIp ?? ''), `selected tuple ${JSON.stringify(tuple)}`);
     assert.equal(tuple?.localPort, sendTransport.iceCandidates[0]!.port);
     const initial = s.framesDecoded;
+    // The SFU sends Sender Reports for consumer streams (Chromium's remote-outbound-rtp).
+    s = await waitFor(pageB, (x) => x.senderReports >= 2, 5_000);
+    assert.ok(s.senderReports >= 2, `Sender Reports seen by B: ${s.senderReports}`);
 
     // Producer pause: B's frames stop; resume: they continue.
     const videoProducer = bridge.producers.get(ids.video)!;

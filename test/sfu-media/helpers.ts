@@ -96,10 +96,11 @@ window.consume = async (producerId) => {
 };
 window.producerClosed = (kind) => { const c = window.consumers[kind]; c.close(); window.closedConsumers.push(c.id); return c.closed; };
 window.stats = async () => {
-  const out = { framesDecoded: 0, totalAudioEnergy: 0, nackCount: 0, pliCount: 0, packetsLost: 0, frameWidth: 0 };
+  const out = { framesDecoded: 0, totalAudioEnergy: 0, nackCount: 0, pliCount: 0, packetsLost: 0, frameWidth: 0, senderReports: 0 };
   for (const c of Object.values(window.consumers)) {
     if (c.closed) continue;
     (await c.getStats()).forEach((s) => {
+      if (s.type === 'remote-outbound-rtp') out.senderReports += s.reportsSent || 0;
       if (s.type !== 'inbound-rtp') return;
       if (s.kind === 'video') { out.framesDecoded = s.framesDecoded || 0; out.nackCount = s.nackCount || 0; out.pliCount = s.pliCount || 0; out.packetsLost = s.packetsLost || 0; out.frameWidth = s.frameWidth || 0; }
       else out.totalAudioEnergy = s.totalAudioEnergy || 0;
@@ -116,6 +117,8 @@ export interface PageStats {
   pliCount: number;
   packetsLost: number;
   frameWidth: number;
+  /** Sender Reports received from the SFU (remote-outbound-rtp reportsSent, all consumers). */
+  senderReports: number;
 }
 
 export const mediaCodecs = [

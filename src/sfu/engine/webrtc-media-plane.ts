@@ -19,6 +19,7 @@ import { performance } from 'node:perf_hooks';
 import { NackGenerator } from '../../media/nack-generator.js';
 import { RetransmissionBuffer } from '../../media/retransmission-buffer.js';
 import { RtpStreamRecv } from '../../media/rtp-stream-recv.js';
+import { RtpStreamSend } from '../../media/rtp-stream-send.js';
 import { TransportCcGenerator } from '../../media/transport-cc.js';
 import type { DtlsCertificate } from '../../transport/dtls/index.js';
 import { type DtlsParameters, WebRtcEndpoint } from '../../transport/endpoint/index.js';
@@ -71,6 +72,8 @@ interface OutboundStream {
   consumer: ConsumerEngine;
   video: boolean;
   buffer: RetransmissionBuffer | undefined;
+  /** Counts for Sender Reports; RTT and loss from the receiver's report blocks. */
+  send: RtpStreamSend;
   lastSentAt: number;
 }
 
@@ -233,6 +236,7 @@ class EndpointMediaPlane implements WebRtcMediaPlane {
       const now = Date.now();
       if (stream.video && now - stream.lastSentAt > RESUME_GAP_MS) this.#requestKeyFrame(stream.consumer);
       stream.lastSentAt = now;
+      stream.send.packetSent(view.timestamp, view.payloadLength, now);
       stream.buffer?.store(view, now);
     }
     this.endpoint.sendRtp(packet);
@@ -286,7 +290,14 @@ class EndpointMediaPlane implements WebRtcMediaPlane {
         },
       });
     }
-    const stream: OutboundStream = { consumer: found, video, buffer, lastSentAt: 0 };
+    const clockRate = found.rtpParameters.codecs.find((c) => !isRtxCodec(c))?.clockRate ?? 90000;
+    const stream: OutboundStream = {
+      consumer: found,
+      video,
+      buffer,
+      send: new RtpStreamSend({ ssrc, clockRate }),
+      lastSentAt: 0,
+    };
     this.#outbound.set(ssrc, stream);
     return stream;
   }
@@ -414,6 +425,17 @@ class EndpointMediaPlane implements WebRtcMediaPlane {
     }
     if (now - this.#lastReportAt >= RECEIVER_REPORT_INTERVAL_MS) {
       this.#lastReportAt = now;
+      // Sender Reports for the consumer streams (RTT from the receivers' LSR/DLSR, A/V sync).
+      const unixMs = Date.now();
+      for (const [ssrc, stream] of this.#outbound) {
+        if (!stream) continue;
+        if (stream.consumer.closed) {
+          this.#outbound.delete(ssrc);
+          continue;
+        }
+        const sr = stream.send.buildSenderReport(unixMs, unixMs);
+        if (sr) this.endpoint.sendRtcp(sr);
+      }
       const reports: ReportBlock[] = [];
       for (const stream of this.#inbound.values()) {
         if (stream.rtx || reports.length === 31) continue;
@@ -454,6 +476,16 @@ class EndpointMediaPlane implements WebRtcMediaPlane {
     const now = Date.now();
     while (reader.next()) {
       const { buf, offset, contentLength } = reader;
+      if (reader.packetType === RtcpType.RR || reader.packetType === RtcpType.SR) {
+        // Report blocks about our consumer streams: RTT for the retransmission throttle.
+        const first = offset + (reader.packetType === RtcpType.SR ? 28 : 8);
+        for (let i = 0, at = first; i < reader.fmt && at + 24 <= offset + contentLength; i++, at += 24) {
+          const stream = this.#outbound.get(buf.readUInt32BE(at));
+          if (!stream) continue;
+          const rtt = stream.send.receiveReportBlock(buf, at);
+          if (rtt >= 0 && stream.buffer) stream.buffer.rttMs = Math.max(10, rtt);
+        }
+      }
       if (reader.packetType === RtcpType.SR && contentLength >= 28) {
         const stream = this.#inbound.get(buf.readUInt32BE(offset + 4));
         if (stream && !stream.rtx)
