@@ -265,3 +265,31 @@ test('Through a WebRtcServer (one shared UDP port, routed by ufrag): both transp
     server.close();
   }
 });
+
+test('ICE-TCP only (RFC 4571 framing on the engine sockets): video decoded', {
+  timeout: 60_000,
+}, async () => {
+  const bridge = new Bridge();
+  const listenInfos = [{ protocol: 'tcp' as const, ip: '127.0.0.1' }];
+  const sendTransport = await harness.router.createWebRtcTransport({ listenInfos });
+  const recvTransport = await harness.router.createWebRtcTransport({ listenInfos });
+  assert.equal(sendTransport.iceCandidates[0]!.protocol, 'tcp');
+  bridge.transports.set(sendTransport.id, sendTransport);
+  bridge.transports.set(recvTransport.id, recvTransport);
+  let pages: { pageA: Page; pageB: Page } | undefined;
+  try {
+    pages = await openPeers(harness, bridge, transportInfo(sendTransport), transportInfo(recvTransport));
+    const { pageA, pageB } = pages;
+    const ids = (await pageA.evaluate('window.produceVideo()')) as { video: string };
+    await pageB.evaluate(`window.consume(${JSON.stringify(ids.video)})`);
+    const s = await waitFor(pageB, (x) => x.framesDecoded >= 30, 25_000);
+    assert.ok(s.framesDecoded >= 30, `B decoded ${s.framesDecoded} frames over ICE-TCP`);
+    assert.equal(sendTransport.iceSelectedTuple?.protocol, 'tcp');
+    assert.equal(recvTransport.iceSelectedTuple?.protocol, 'tcp');
+  } finally {
+    await pages?.pageA.close();
+    await pages?.pageB.close();
+    sendTransport.close();
+    recvTransport.close();
+  }
+});
