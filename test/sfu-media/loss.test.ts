@@ -138,11 +138,15 @@ test('5 % loss between Chromium producer and the SFU: NACK/RTX repairs it, the c
         sender,
       }),
     );
-    assert.ok(dropped >= 15, `the relay dropped ${dropped} packets`);
+    // Chromium's rate (and so the drop count) depends on its loss-based estimate: 400–1200 packets here.
+    assert.ok(dropped >= 8, `the relay dropped ${dropped} packets`);
     assert.ok(sender.nackCount > 0, 'the SFU NACKed the producer');
     assert.ok(sender.retransmittedPacketsSent > 0, 'the producer retransmitted');
     // Repaired before forwarding: the consumer sees at most a small fraction of the holes.
-    assert.ok(consumerLost <= dropped / 4, `consumer lost ${consumerLost} of ${dropped} dropped`);
+    assert.ok(
+      consumerLost <= Math.max(1, dropped / 4),
+      `consumer lost ${consumerLost} of ${dropped} dropped`,
+    );
     assert.ok(frames >= 150, `B decoded ${frames} frames in 10 s under loss`);
   } finally {
     await pages?.pageA.close();
