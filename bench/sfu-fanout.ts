@@ -185,7 +185,6 @@ async function run(router: Router, pid: number, consumers: number): Promise<Reco
     transports.push(transport);
   }
   const setupMs = Date.now() - setupStart;
-  const rssAfter = rssKb(pid);
 
   // Send at 250 packets/s in 10 ms ticks (a 30 fps stream of ~8-packet frames).
   let seq = 0;
@@ -211,6 +210,8 @@ async function run(router: Router, pid: number, consumers: number): Promise<Reco
   const seconds = (performance.now() - t0) / 1000;
   const cpu1 = cpuMs(pid);
   const received1 = clients.reduce((sum, c) => sum + c.rtpReceived, 0);
+  // Steady state: every consumer's retransmission buffer has filled by now.
+  const rssAfter = rssKb(pid);
   const sent1 = sent;
   clearInterval(sender);
   clearInterval(keepAlive);

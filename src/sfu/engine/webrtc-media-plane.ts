@@ -79,7 +79,7 @@ interface OutboundStream {
 
 export interface WebRtcMediaPlaneFactoryOptions {
   certificate: DtlsCertificate;
-  /** Retransmission buffer per video consumer stream (default 1024 packets, 2 s). */
+  /** Retransmission buffer per video consumer stream (default 512 packets: 2 s at 250 packets/s). */
   retransmissionPackets?: number;
 }
 
@@ -166,7 +166,7 @@ class EndpointMediaPlane implements WebRtcMediaPlane {
     this.#requestKeyFrame = requestKeyFrame;
     this.#counters = counters;
     this.#onClose = onClose;
-    this.#retransmissionPackets = options.retransmissionPackets ?? 1024;
+    this.#retransmissionPackets = options.retransmissionPackets ?? 512;
     const endpoint = WebRtcEndpoint.createDetached({
       iceParameters: {
         usernameFragment: init.iceParameters.usernameFragment,
