@@ -221,6 +221,10 @@ test('DataProducer messages reach DataConsumers with their PPID, filtered by sub
   transport.close();
 });
 
+// A VP8 payload that starts a 320x240 key frame (RFC 7741 descriptor, RFC 6386 frame header):
+// a simulcast Consumer switches layers only on one.
+const vp8KeyFrame = Buffer.from([0x10, 0x00, 0x00, 0x00, 0x9d, 0x01, 0x2a, 0x40, 0x01, 0xf0, 0x00]);
+
 test('a simulcast Consumer forwards its preferred encoding and switches layers with continuous sequence numbers', {
   timeout: 30_000,
 }, async () => {
@@ -253,7 +257,7 @@ test('a simulcast Consumer forwards its preferred encoding and switches layers w
           sequenceNumber: 1000 * layer + seq,
           timestamp: seq * 3000,
           ssrc,
-          payload: Buffer.from(`L${layer}`),
+          payload: Buffer.concat([vp8KeyFrame, Buffer.from(`L${layer}`)]),
         }),
       );
     });
@@ -270,7 +274,7 @@ test('a simulcast Consumer forwards its preferred encoding and switches layers w
   sendRound();
   await done;
   const parsed = received.map(parseRtp);
-  const payloads = parsed.map((p) => p.payload.toString());
+  const payloads = parsed.map((p) => p.payload.subarray(vp8KeyFrame.length).toString());
   // The highest layer until the switch, then only the lowest.
   const firstLow = payloads.indexOf('L0');
   assert.ok(firstLow > 0);

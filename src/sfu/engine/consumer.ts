@@ -1,3 +1,4 @@
+import { inspectH264, inspectVp8, inspectVp9, PayloadInfo } from '../../media/codecs.js';
 import { RtpError, RtpView } from '../../wire/rtp/rtp.js';
 import type { EngineContext, Handler } from './context.js';
 import { canonicalMimeType, dumpRtpParameters } from './dump.js';
@@ -61,6 +62,12 @@ export class ConsumerEngine implements Handler {
   #packets = 0;
   #traceEventTypes: string[] = [];
   #currentSpatialLayer = -1;
+  // Simulcast layer we are switching to, waiting for its key frame (-1: none).
+  #pendingSpatialLayer = -1;
+  #pendingRequestedAt = 0;
+  // Key frame detection for the codec, undefined when we cannot inspect it (switch at once).
+  readonly #inspectPayload?: (buf: Uint8Array, offset: number, length: number, out: PayloadInfo) => boolean;
+  readonly #payloadInfo = new PayloadInfo();
   // Output stream continuity across source switches (simulcast layers).
   #sourceSsrc = -1;
   #seqOffset = 0;
@@ -90,6 +97,15 @@ export class ConsumerEngine implements Handler {
       if (ext.id > 0 && ext.id < 256) this.#extensionIds[ext.id] = ext.id;
     }
     this.#clockRate = init.rtpParameters.codecs[0]?.clockRate ?? 90000;
+    const mimeType = init.rtpParameters.codecs[0]?.mimeType.toLowerCase();
+    this.#inspectPayload =
+      mimeType === 'video/vp8'
+        ? inspectVp8
+        : mimeType === 'video/h264'
+          ? inspectH264
+          : mimeType === 'video/vp9'
+            ? inspectVp9
+            : undefined;
     const encoding = init.rtpParameters.encodings[0]!;
     const mode = parseScalabilityMode(encoding.scalabilityMode);
     this.#maxSpatialLayer =
@@ -141,6 +157,15 @@ export class ConsumerEngine implements Handler {
     return -1;
   }
 
+  #startsKeyFrame(source: RtpView): boolean {
+    const inspect = this.#inspectPayload;
+    if (inspect === undefined) return true;
+    return (
+      inspect(source.buf, source.payloadOffset, source.payloadLength, this.#payloadInfo) &&
+      this.#payloadInfo.keyFrame
+    );
+  }
+
   /** Sends one packet of the Producer (already in router payload types and extension ids). */
   sendRtp(source: RtpView, encodingIdx: number): void {
     if (this.#closed || this.paused || this.producerPaused) return;
@@ -149,14 +174,22 @@ export class ConsumerEngine implements Handler {
     if (this.type === 'simulcast') {
       const target = this.#targetSpatialLayer(now);
       if (target !== this.#currentSpatialLayer && target >= 0) {
-        this.#currentSpatialLayer = target;
-        // The receiver cannot decode the new layer until its next key frame.
-        this.#producer.requestKeyFrame(target, now);
-        this.#ctx.emit(this.id, 'layerschange', {
-          spatialLayer: target,
-          temporalLayer: this.#maxTemporalLayer,
-        });
-      }
+        // The receiver cannot decode the new layer before its key frame: keep forwarding the
+        // current layer, ask for a key frame of the target (again each second), switch on it.
+        if (target !== this.#pendingSpatialLayer || now - this.#pendingRequestedAt >= 1000) {
+          this.#pendingSpatialLayer = target;
+          this.#pendingRequestedAt = now;
+          this.#producer.requestKeyFrame(target, now);
+        }
+        if (encodingIdx === target && this.#startsKeyFrame(source)) {
+          this.#currentSpatialLayer = target;
+          this.#pendingSpatialLayer = -1;
+          this.#ctx.emit(this.id, 'layerschange', {
+            spatialLayer: target,
+            temporalLayer: this.#maxTemporalLayer,
+          });
+        }
+      } else this.#pendingSpatialLayer = -1;
       if (encodingIdx !== this.#currentSpatialLayer) return;
     }
     const packet = Buffer.from(source.buf.subarray(source.offset, source.offset + source.length));
