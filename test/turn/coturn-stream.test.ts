@@ -1,63 +1,18 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { TurnServer } from '../../src/turn/index.js';
-import { freePort } from './helpers.js';
-import { assertClean, uclient as runUclient } from './uclient.js';
+import type { TurnServer } from '../../src/turn/index.js';
+import { assertClean, startUclientFixture } from './uclient.js';
 
 let server: TurnServer;
-let peerPort: number;
-let peer: ChildProcess;
-let certDir: string;
+let uclient: Awaited<ReturnType<typeof startUclientFixture>>['uclient'];
+let closeFixture: (() => Promise<void>) | undefined;
 
 before(async () => {
-  certDir = mkdtempSync(join(tmpdir(), 'tureen-turn-'));
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      join(certDir, 'key.pem'),
-      '-out',
-      join(certDir, 'cert.pem'),
-      '-days',
-      '1',
-      '-subj',
-      '/CN=localhost',
-    ],
-    { stdio: 'ignore' },
-  );
-  server = await TurnServer.start({
-    udpPort: 0,
-    tcpPort: 0,
-    tlsPort: 0,
-    tls: { cert: readFileSync(join(certDir, 'cert.pem')), key: readFileSync(join(certDir, 'key.pem')) },
-    users: { alice: 'secret' },
-    authSecret: 'rest-secret',
-    allowLoopbackPeers: true,
-    maxAllocationsPerUser: 100,
-  });
-  peerPort = await freePort();
-  peer = spawn('turnutils_peer', ['-L', '127.0.0.1', '-p', String(peerPort)], { stdio: 'ignore' });
-  await new Promise((r) => setTimeout(r, 300));
+  ({ server, uclient, close: closeFixture } = await startUclientFixture());
 });
 
 after(async () => {
-  peer?.kill('SIGKILL');
-  await server?.close();
-  if (certDir) rmSync(certDir, { recursive: true, force: true });
+  await closeFixture?.();
 });
-
-const uclient = (flags: string[], port: number, clients?: number, messages?: number) =>
-  runUclient(peerPort, flags, port, clients, messages);
 
 test('uclient over TCP, channels and indications', { timeout: 40000 }, async () => {
   assertClean(await uclient(['-t', '-u', 'alice', '-w', 'secret', '-c'], server.ports.tcp), 500);

@@ -1,6 +1,11 @@
 // Drives coturn's client tools (turnutils_uclient, turnutils_stunclient) and parses their output.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TurnServer } from '../../src/turn/index.js';
+import { freePort } from './helpers.js';
 
 export function run(
   cmd: string,
@@ -71,4 +76,60 @@ export function assertClean(r: UclientResult, minMessages: number): void {
   assert.equal(r.lost, 0, r.output.slice(-2000));
   assert.ok(r.sent >= minMessages, `sent ${r.sent}\n${r.output.slice(-2000)}`);
   assert.equal(r.received, r.sent, r.output.slice(-2000));
+}
+
+/**
+ * Our TurnServer (UDP, TCP and TLS with a throwaway openssl certificate; static user alice and
+ * REST secret 'rest-secret'; loopback peers allowed) with coturn's turnutils_peer echoing on
+ * loopback: what the uclient tests run against.
+ */
+export async function startUclientFixture(): Promise<{
+  server: TurnServer;
+  uclient: (flags: string[], port: number, clients?: number, messages?: number) => Promise<UclientResult>;
+  close: () => Promise<void>;
+}> {
+  const certDir = mkdtempSync(join(tmpdir(), 'tureen-turn-'));
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      join(certDir, 'key.pem'),
+      '-out',
+      join(certDir, 'cert.pem'),
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+    ],
+    { stdio: 'ignore' },
+  );
+  const server = await TurnServer.start({
+    udpPort: 0,
+    tcpPort: 0,
+    tlsPort: 0,
+    tls: { cert: readFileSync(join(certDir, 'cert.pem')), key: readFileSync(join(certDir, 'key.pem')) },
+    users: { alice: 'secret' },
+    authSecret: 'rest-secret',
+    allowLoopbackPeers: true,
+    maxAllocationsPerUser: 100,
+  });
+  const peerPort = await freePort();
+  const peer = spawn('turnutils_peer', ['-L', '127.0.0.1', '-p', String(peerPort)], { stdio: 'ignore' });
+  await new Promise((r) => setTimeout(r, 300));
+  return {
+    server,
+    uclient: (flags, port, clients, messages) => uclient(peerPort, flags, port, clients, messages),
+    async close() {
+      peer.kill('SIGKILL');
+      await server.close();
+      rmSync(certDir, { recursive: true, force: true });
+    },
+  };
 }
