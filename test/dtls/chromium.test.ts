@@ -5,27 +5,12 @@
  * Chromium's own getStats() confirms the result (tlsVersion, dtlsCipher, srtpCipher).
  */
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { parseClientHello, parseHandshakeFragments } from '../../src/transport/dtls/handshake.js';
 import { type DtlsConnection, DtlsSession } from '../../src/transport/dtls/index.js';
 import { WebRtcEndpoint } from '../../src/transport/endpoint/index.js';
-
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--use-fake-device-for-media-stream',
-  '--use-fake-ui-for-media-stream',
-  '--allow-loopback-in-peer-connection',
-];
+import { launchChromium, type PageServer, servePage } from '../helpers/browser.js';
 
 const PAGE = `<!doctype html><html><body><script>
 window.start = async () => {
@@ -48,26 +33,18 @@ window.transport = async () => {
 </script></body></html>`;
 
 let browser: Browser;
-let http: Server;
+let pages: PageServer;
 let origin: string;
 
 before(async () => {
-  http = createServer((_req, res) => {
-    res.writeHead(200, { 'content-type': 'text/html' });
-    res.end(PAGE);
-  });
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  origin = `http://127.0.0.1:${(http.address() as AddressInfo).port}/`;
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: CHROMIUM_ARGS,
-    timeout: 30_000,
-  });
+  pages = await servePage(PAGE);
+  origin = pages.origin;
+  browser = await launchChromium();
 });
 
 after(async () => {
   await browser?.close();
-  await new Promise<void>((resolve) => http.close(() => resolve()));
+  await pages?.close();
 });
 
 interface TransportStats {

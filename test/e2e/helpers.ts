@@ -7,32 +7,17 @@ import { networkInterfaces } from 'node:os';
 import { basename, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import type { ConnectionStats } from '../../src/client/index.js';
 import { startTureen, type TureenServer } from '../../src/server/index.js';
+import { launchChromium } from '../helpers/browser.js';
 
 export type { ConnectionStats };
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 export const webRoot = join(repoRoot, 'dist/web');
 
-export const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--use-fake-device-for-media-stream',
-  '--use-fake-ui-for-media-stream',
-  '--allow-loopback-in-peer-connection',
-  // Remote audio must play without a click for totalAudioEnergy to count.
-  '--autoplay-policy=no-user-gesture-required',
-  // No mDNS names (and no multicast) for host candidates: we filter on real addresses.
-  '--disable-features=WebRtcHideLocalIpsWithMdns',
-];
+export { CHROMIUM_ARGS } from '../helpers/browser.js';
 
 /** True when this process sees no interface but loopback (e.g. inside `unshare --net`). */
 export function onlyLoopbackInterfaces(): boolean {
@@ -173,7 +158,7 @@ export async function waitFor<T>(
 }
 
 export function launchBrowser(): Promise<Browser> {
-  return chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS, timeout: 30_000 });
+  return launchChromium();
 }
 
 /**

@@ -6,28 +6,13 @@
  * Run over UDP and over ICE-TCP (passive candidate only).
  */
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { type ListenInfo, WebRtcEndpoint } from '../../src/transport/endpoint/index.js';
 import { RtpError, RtpView } from '../../src/wire/rtp/rtp.js';
+import { launchChromium, type PageServer, servePage } from '../helpers/browser.js';
 import { waitFor } from '../ice/helpers.js';
 import { newRtpSummary, recordRtp } from './helpers.js';
-
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--use-fake-device-for-media-stream',
-  '--use-fake-ui-for-media-stream',
-  '--allow-loopback-in-peer-connection',
-];
 
 const PAGE = `<!doctype html><html><body><video id="v" autoplay muted playsinline></video><script>
 window.start = async () => {
@@ -78,26 +63,18 @@ window.report = async () => {
 </script></body></html>`;
 
 let browser: Browser;
-let http: Server;
+let pages: PageServer;
 let origin: string;
 
 before(async () => {
-  http = createServer((_req, res) => {
-    res.writeHead(200, { 'content-type': 'text/html' });
-    res.end(PAGE);
-  });
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  origin = `http://127.0.0.1:${(http.address() as AddressInfo).port}/`;
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: CHROMIUM_ARGS,
-    timeout: 30_000,
-  });
+  pages = await servePage(PAGE);
+  origin = pages.origin;
+  browser = await launchChromium();
 });
 
 after(async () => {
   await browser?.close();
-  await new Promise<void>((resolve) => http.close(() => resolve()));
+  await pages?.close();
 });
 
 const LOOPBACK_SSRC = 0x7ee1f00d;

@@ -7,28 +7,13 @@
  * decode the consumed track.
  */
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { build } from 'esbuild';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { type DtlsParameters, WebRtcEndpoint } from '../../src/transport/endpoint/index.js';
 import { RtpError, RtpView } from '../../src/wire/rtp/rtp.js';
+import { launchChromium, type PageServer, servePage } from '../helpers/browser.js';
 import { newRtpSummary, recordRtp } from './helpers.js';
-
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--use-fake-device-for-media-stream',
-  '--use-fake-ui-for-media-stream',
-  '--allow-loopback-in-peer-connection',
-];
 
 const VP8_PT = 101;
 const CONSUMER_SSRC = 0x0c0ffee5;
@@ -90,7 +75,7 @@ window.decoded = async () => {
 </script></body></html>`;
 
 let browser: Browser;
-let http: Server;
+let pages: PageServer;
 let origin: string;
 
 before(async () => {
@@ -106,7 +91,7 @@ before(async () => {
     logLevel: 'silent',
   });
   const script = bundle.outputFiles[0]!.text;
-  http = createServer((req, res) => {
+  pages = await servePage((req, res) => {
     if (req.url === '/mediasoup-client.js') {
       res.writeHead(200, { 'content-type': 'text/javascript' });
       res.end(script);
@@ -115,18 +100,13 @@ before(async () => {
     res.writeHead(200, { 'content-type': 'text/html' });
     res.end(PAGE);
   });
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  origin = `http://127.0.0.1:${(http.address() as AddressInfo).port}/`;
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: CHROMIUM_ARGS,
-    timeout: 30_000,
-  });
+  origin = pages.origin;
+  browser = await launchChromium();
 });
 
 after(async () => {
   await browser?.close();
-  await new Promise<void>((resolve) => http.close(() => resolve()));
+  await pages?.close();
 });
 
 function transportInfo(id: string, endpoint: WebRtcEndpoint) {

@@ -3,22 +3,10 @@
 // No ICE checks run: descriptions and candidates are relayed and applied, never connected.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import type { SignalingServer } from '../../src/signaling/index.js';
+import { launchChromium } from '../helpers/browser.js';
 import { eventually, startServer, token } from './helpers.js';
-
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  // Host candidates by address, without mDNS multicast.
-  '--disable-features=WebRtcHideLocalIpsWithMdns',
-];
 
 /** The messages the page sees, loosely typed for the fields these tests read. */
 interface Msg {
@@ -41,11 +29,7 @@ let page: Page;
 
 before(async () => {
   server = await startServer({ pingIntervalMs: 100, maxMessageBytes: 32 * 1024, reconnectGraceMs: 200 });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: CHROMIUM_ARGS,
-    timeout: 30_000,
-  });
+  browser = await launchChromium();
   page = await browser.newPage();
   // tsx compiles these callbacks with esbuild's keepNames, which calls a `__name` helper.
   await page.evaluate('globalThis.__name = (fn) => fn');

@@ -7,14 +7,13 @@
  * per session this test reorders that list for the session and restores it afterwards.
  */
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { SRTP_PROFILES as DTLS_SRTP_PROFILES, type SrtpProfile } from '../../src/transport/dtls/index.js';
 import { WebRtcEndpoint } from '../../src/transport/endpoint/index.js';
 import { parseRtcp, RtcpError } from '../../src/wire/rtp/rtcp.js';
 import { RtpError, RtpView } from '../../src/wire/rtp/rtp.js';
+import { launchChromium, type PageServer, servePage } from '../helpers/browser.js';
 
 const PAGE = `<!doctype html><html><body><video id="v" autoplay muted playsinline></video><script>
 window.start = async () => {
@@ -36,38 +35,18 @@ window.framesDecoded = async () => {
 </script></body></html>`;
 
 let browser: Browser;
-let http: Server;
+let pages: PageServer;
 let origin: string;
 
 before(async () => {
-  http = createServer((_req, res) => {
-    res.writeHead(200, { 'content-type': 'text/html' });
-    res.end(PAGE);
-  });
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  origin = `http://127.0.0.1:${(http.address() as AddressInfo).port}/`;
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--use-fake-device-for-media-stream',
-      '--use-fake-ui-for-media-stream',
-      '--allow-loopback-in-peer-connection',
-    ],
-    timeout: 30_000,
-  });
+  pages = await servePage(PAGE);
+  origin = pages.origin;
+  browser = await launchChromium();
 });
 
 after(async () => {
   await browser?.close();
-  await new Promise<void>((resolve) => http.close(() => resolve()));
+  await pages?.close();
 });
 
 async function waitFor(predicate: () => boolean | Promise<boolean>, timeoutMs: number): Promise<boolean> {
