@@ -280,3 +280,51 @@ export async function udpRelay(serverPort: number, relay: Relay): Promise<UdpRel
     },
   };
 }
+
+export interface OpensslDtlsOptions {
+  /** The certificate and key OpenSSL presents. */
+  identity: { certFile: string; keyFile: string };
+  /** OpenSSL's name for the use_srtp profile it offers; SRTP_AEAD_AES_128_GCM by default. */
+  srtpProfile?: string;
+  /** Print this many bytes of EXTRACTOR-dtls_srtp keying material (KEYING_MATERIAL matches them). */
+  keyingMaterialBytes?: number;
+  /** The `-groups` list, e.g. 'X25519:P-256'. */
+  groups?: string;
+  extraArgs?: string[];
+}
+
+function opensslDtlsArgs(o: OpensslDtlsOptions): string[] {
+  return [
+    '-use_srtp',
+    o.srtpProfile ?? 'SRTP_AEAD_AES_128_GCM',
+    ...(o.keyingMaterialBytes
+      ? ['-keymatexport', 'EXTRACTOR-dtls_srtp', '-keymatexportlen', String(o.keyingMaterialBytes)]
+      : []),
+    ...(o.groups ? ['-groups', o.groups] : []),
+    '-cert',
+    o.identity.certFile,
+    '-key',
+    o.identity.keyFile,
+    ...(o.extraArgs ?? []),
+  ];
+}
+
+/** `openssl s_client -dtls1_2` towards 127.0.0.1:port. */
+export function opensslDtlsClient(port: number, o: OpensslDtlsOptions): OpensslProcess {
+  return runOpenssl(['s_client', '-dtls1_2', '-connect', `127.0.0.1:${port}`, ...opensslDtlsArgs(o)]);
+}
+
+/** `openssl s_server -dtls1_2` on 127.0.0.1:port for one connection, requiring a client certificate. */
+export function opensslDtlsServer(port: number, o: OpensslDtlsOptions): OpensslProcess {
+  return runOpenssl([
+    's_server',
+    '-dtls1_2',
+    '-accept',
+    `127.0.0.1:${port}`,
+    '-naccept',
+    '1',
+    '-Verify',
+    '1',
+    ...opensslDtlsArgs(o),
+  ]);
+}

@@ -12,7 +12,8 @@ import {
   KEYING_MATERIAL,
   type OpensslProcess,
   opensslCertificate,
-  runOpenssl,
+  opensslDtlsClient,
+  opensslDtlsServer,
   type TempCert,
   udpRelay,
   udpSession,
@@ -80,22 +81,7 @@ test('openssl s_client through a relay that drops, duplicates and reorders: hand
   let client: OpensslProcess | undefined;
   try {
     const connected = waitConnected(server.session);
-    client = runOpenssl([
-      's_client',
-      '-dtls1_2',
-      '-connect',
-      `127.0.0.1:${relay.port}`,
-      '-use_srtp',
-      'SRTP_AEAD_AES_128_GCM',
-      '-keymatexport',
-      'EXTRACTOR-dtls_srtp',
-      '-keymatexportlen',
-      '56',
-      '-cert',
-      peer.certFile,
-      '-key',
-      peer.keyFile,
-    ]);
+    client = opensslDtlsClient(relay.port, { identity: peer, keyingMaterialBytes: 56 });
     await connected;
     const [, theirs] = await client.waitFor(KEYING_MATERIAL, 20_000);
     assert.equal(
@@ -119,19 +105,7 @@ test('our server refuses renegotiation from openssl s_client with no_renegotiati
     certificate: cert,
     remoteFingerprints: [{ algorithm: 'sha-256', value: fingerprint(peer.der) }],
   });
-  const client = runOpenssl([
-    's_client',
-    '-dtls1_2',
-    '-connect',
-    `127.0.0.1:${server.port}`,
-    '-use_srtp',
-    'SRTP_AEAD_AES_128_GCM',
-    '-cert',
-    peer.certFile,
-    '-key',
-    peer.keyFile,
-    '-msg',
-  ]);
+  const client = opensslDtlsClient(server.port, { identity: peer, extraArgs: ['-msg'] });
   try {
     await waitConnected(server.session);
     await client.waitFor(/SSL-Session/);
@@ -158,23 +132,7 @@ test('our client refuses a HelloRequest from openssl s_server with no_renegotiat
   timeout: 20_000,
 }, async () => {
   const port = await freePort();
-  const server = runOpenssl([
-    's_server',
-    '-dtls1_2',
-    '-accept',
-    `127.0.0.1:${port}`,
-    '-naccept',
-    '1',
-    '-use_srtp',
-    'SRTP_AEAD_AES_128_GCM',
-    '-cert',
-    peer.certFile,
-    '-key',
-    peer.keyFile,
-    '-Verify',
-    '1',
-    '-msg',
-  ]);
+  const server = opensslDtlsServer(port, { identity: peer, extraArgs: ['-msg'] });
   const client = await udpSession(
     {
       role: 'client',
@@ -218,24 +176,11 @@ test('small MTU: openssl reassembles our fragmented handshake messages (RSA cert
     sizes.push(msg.length);
     return (originalSend as (...a: unknown[]) => void)(msg, ...rest);
   }) as typeof server.socket.send;
-  const client = runOpenssl([
-    's_client',
-    '-dtls1_2',
-    '-connect',
-    `127.0.0.1:${server.port}`,
-    '-use_srtp',
-    'SRTP_AEAD_AES_128_GCM',
-    '-keymatexport',
-    'EXTRACTOR-dtls_srtp',
-    '-keymatexportlen',
-    '56',
-    '-cert',
-    rsaPeer.certFile,
-    '-key',
-    rsaPeer.keyFile,
-    '-mtu',
-    '300',
-  ]);
+  const client = opensslDtlsClient(server.port, {
+    identity: rsaPeer,
+    keyingMaterialBytes: 56,
+    extraArgs: ['-mtu', '300'],
+  });
   try {
     await waitConnected(server.session);
     const [, theirs] = await client.waitFor(KEYING_MATERIAL);
@@ -254,28 +199,11 @@ test('small MTU: openssl reassembles our fragmented handshake messages (RSA cert
   }
 
   const port = await freePort();
-  const sServer = runOpenssl([
-    's_server',
-    '-dtls1_2',
-    '-accept',
-    `127.0.0.1:${port}`,
-    '-naccept',
-    '1',
-    '-use_srtp',
-    'SRTP_AEAD_AES_128_GCM',
-    '-keymatexport',
-    'EXTRACTOR-dtls_srtp',
-    '-keymatexportlen',
-    '56',
-    '-cert',
-    rsaPeer.certFile,
-    '-key',
-    rsaPeer.keyFile,
-    '-Verify',
-    '1',
-    '-mtu',
-    '300',
-  ]);
+  const sServer = opensslDtlsServer(port, {
+    identity: rsaPeer,
+    keyingMaterialBytes: 56,
+    extraArgs: ['-mtu', '300'],
+  });
   const ours = await udpSession(
     {
       role: 'client',

@@ -13,7 +13,8 @@ import {
   KEYING_MATERIAL,
   type OpensslProcess,
   opensslCertificate,
-  runOpenssl,
+  opensslDtlsClient,
+  opensslDtlsServer,
   type TempCert,
   udpSession,
 } from './helpers.js';
@@ -130,26 +131,14 @@ for (const c of serverCases) {
     let client: OpensslProcess | undefined;
     try {
       const connected = once<DtlsConnection>(server.session, 'connected');
-      client = runOpenssl([
-        's_client',
-        '-dtls1_2',
-        '-connect',
-        `127.0.0.1:${server.port}`,
-        '-use_srtp',
-        OPENSSL_PROFILE_NAMES[c.profile]!,
-        '-keymatexport',
-        'EXTRACTOR-dtls_srtp',
-        '-keymatexportlen',
-        String(KEY_LENGTH[c.profile]),
-        '-groups',
-        // OpenSSL refuses an ECDSA certificate on a curve it did not offer: offer P-256 second.
-        c.group === 'X25519' ? 'X25519:P-256' : 'P-256',
-        '-cert',
-        peer.certFile,
-        '-key',
-        peer.keyFile,
-        ...(c.cipher ? ['-cipher', c.cipher] : []),
-      ]);
+      // OpenSSL refuses an ECDSA certificate on a curve it did not offer: offer P-256 second.
+      client = opensslDtlsClient(server.port, {
+        identity: peer,
+        srtpProfile: OPENSSL_PROFILE_NAMES[c.profile]!,
+        keyingMaterialBytes: KEY_LENGTH[c.profile],
+        groups: c.group === 'X25519' ? 'X25519:P-256' : 'P-256',
+        extraArgs: c.cipher ? ['-cipher', c.cipher] : [],
+      });
       const info = await connected;
       assert.equal(info.srtpProfile, c.profile);
       assert.equal(info.cipherSuite, c.expectSuite);
@@ -199,18 +188,7 @@ test('our server refuses an openssl client whose certificate does not match the 
     certificate: ecdsaCert,
     remoteFingerprints: [{ algorithm: 'sha-256', value: fingerprint(peerRsa.der) }],
   });
-  const client = runOpenssl([
-    's_client',
-    '-dtls1_2',
-    '-connect',
-    `127.0.0.1:${server.port}`,
-    '-use_srtp',
-    'SRTP_AEAD_AES_128_GCM',
-    '-cert',
-    peerEcdsa.certFile,
-    '-key',
-    peerEcdsa.keyFile,
-  ]);
+  const client = opensslDtlsClient(server.port, { identity: peerEcdsa });
   try {
     let connected = false;
     server.session.on('connected', () => {
@@ -297,29 +275,13 @@ for (const c of clientCases) {
   }, async () => {
     const peer = c.serverKey === 'ecdsa' ? peerEcdsa : peerRsa;
     const port = await freePort();
-    const server = runOpenssl([
-      's_server',
-      '-dtls1_2',
-      '-accept',
-      `127.0.0.1:${port}`,
-      '-naccept',
-      '1',
-      '-use_srtp',
-      OPENSSL_PROFILE_NAMES[c.profile]!,
-      '-keymatexport',
-      'EXTRACTOR-dtls_srtp',
-      '-keymatexportlen',
-      String(KEY_LENGTH[c.profile]),
-      '-groups',
-      c.groups === 'X25519' ? 'X25519:P-256' : 'P-256',
-      '-cert',
-      peer.certFile,
-      '-key',
-      peer.keyFile,
-      '-Verify',
-      '1',
-      ...(c.cipher ? ['-cipher', c.cipher] : []),
-    ]);
+    const server = opensslDtlsServer(port, {
+      identity: peer,
+      srtpProfile: OPENSSL_PROFILE_NAMES[c.profile]!,
+      keyingMaterialBytes: KEY_LENGTH[c.profile],
+      groups: c.groups === 'X25519' ? 'X25519:P-256' : 'P-256',
+      extraArgs: c.cipher ? ['-cipher', c.cipher] : [],
+    });
     const client = await udpSession(
       {
         role: 'client',
@@ -368,22 +330,7 @@ test('our client refuses an openssl server whose certificate does not match the 
   timeout: 20_000,
 }, async () => {
   const port = await freePort();
-  const server = runOpenssl([
-    's_server',
-    '-dtls1_2',
-    '-accept',
-    `127.0.0.1:${port}`,
-    '-naccept',
-    '1',
-    '-use_srtp',
-    'SRTP_AEAD_AES_128_GCM',
-    '-cert',
-    peerEcdsa.certFile,
-    '-key',
-    peerEcdsa.keyFile,
-    '-Verify',
-    '1',
-  ]);
+  const server = opensslDtlsServer(port, { identity: peerEcdsa });
   const client = await udpSession(
     {
       role: 'client',
