@@ -1,3 +1,4 @@
+import type { SendOptions } from '../../transport/sctp/index.js';
 import type { EngineContext, Handler } from './context.js';
 import type { SctpStreamParameters } from './rtp-parameters.js';
 
@@ -19,6 +20,21 @@ export interface DataSink {
 /** Where a DataConsumer's messages go: its transport. */
 export interface DataSender {
   sendData(dataConsumer: DataConsumerEngine, message: DataMessage): boolean;
+  /** Bytes of this DataConsumer's messages queued and not yet sent (SCTP). */
+  dataBufferedAmount(dataConsumer: DataConsumerEngine): number;
+  setDataBufferedAmountLowThreshold(dataConsumer: DataConsumerEngine, threshold: number): void;
+}
+
+/** How an SCTP DataConsumer's messages are sent (RFC 8831 §6.6 reliability settings). */
+function sendOptionsOf(params: SctpStreamParameters | undefined): SendOptions | undefined {
+  if (!params) return undefined;
+  // A partially reliable stream is unordered unless said otherwise (mediasoup's default).
+  const partial = params.maxPacketLifeTime !== undefined || params.maxRetransmits !== undefined;
+  return {
+    unordered: params.ordered === undefined ? partial : !params.ordered,
+    maxRetransmits: params.maxRetransmits,
+    maxPacketLifeTime: params.maxPacketLifeTime,
+  };
 }
 
 /** Subchannels are 16-bit on the wire (as in mediasoup's FlatBuffers schema), without duplicates. */
@@ -132,6 +148,8 @@ export class DataConsumerEngine implements Handler {
   readonly dataProducerId: string;
   readonly type: DataType;
   readonly sctpStreamParameters?: SctpStreamParameters;
+  /** Computed once: the SCTP send path passes it with every message. */
+  readonly sctpSendOptions?: SendOptions;
   readonly label: string;
   readonly protocol: string;
   paused: boolean;
@@ -164,6 +182,7 @@ export class DataConsumerEngine implements Handler {
     this.dataProducerId = init.dataProducerId;
     this.type = init.type;
     this.sctpStreamParameters = init.sctpStreamParameters;
+    this.sctpSendOptions = sendOptionsOf(init.sctpStreamParameters);
     this.label = init.label;
     this.protocol = init.protocol;
     this.paused = Boolean(init.paused);
@@ -218,7 +237,7 @@ export class DataConsumerEngine implements Handler {
             protocol: this.protocol,
             messagesSent: this.#messagesSent,
             bytesSent: this.#bytesSent,
-            bufferedAmount: 0,
+            bufferedAmount: this.#sender.dataBufferedAmount(this),
           },
         ];
       case 'dataConsumer.pause':
@@ -229,15 +248,20 @@ export class DataConsumerEngine implements Handler {
         return undefined;
       case 'dataConsumer.setBufferedAmountLowThreshold':
         this.#bufferedAmountLowThreshold = Number(data.threshold) || 0;
+        this.#sender.setDataBufferedAmountLowThreshold(this, this.#bufferedAmountLowThreshold);
         return undefined;
       case 'dataConsumer.getBufferedAmount':
-        return { bufferedAmount: 0 };
+        return { bufferedAmount: this.#sender.dataBufferedAmount(this) };
       case 'dataConsumer.send': {
         if (this.type !== 'sctp') throw new Error('send() is only for SCTP DataConsumers');
         const payload = data.data;
         if (!(payload instanceof Uint8Array) || typeof data.ppid !== 'number')
           throw new TypeError('invalid message');
-        this.deliver({ ppid: data.ppid, data: Buffer.from(payload) });
+        const message = { ppid: data.ppid, data: Buffer.from(payload) };
+        if (this.paused || this.dataProducerPaused || !this.#sender.sendData(this, message))
+          throw new Error('message send failed');
+        this.#messagesSent++;
+        this.#bytesSent += message.data.length;
         return undefined;
       }
       case 'dataConsumer.setSubchannels':

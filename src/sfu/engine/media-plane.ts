@@ -12,6 +12,8 @@ export interface WebRtcMediaPlane {
   sendRtp(packet: Buffer): void;
   /** Plain RTCP from the SFU (e.g. PLI for the remote's Producers), to encrypt and send. */
   sendRtcp?(packet: Buffer): void;
+  /** An SCTP packet to send as DTLS application data (false before DTLS is connected). */
+  sendApplicationData?(data: Buffer): boolean;
   /** The transport's new ICE credentials (restartIce()). */
   restartIce?(iceParameters: { usernameFragment: string; password: string }): void;
   close(): void;
@@ -22,6 +24,8 @@ export interface WebRtcMediaPlaneHost {
   readonly transport?: TransportEngine;
   /** Decrypted RTP from the remote endpoint. */
   deliverRtp(packet: Buffer): void;
+  /** DTLS application data (SCTP packets) from the remote endpoint. */
+  deliverApplicationData?(data: Buffer): void;
   emit(
     event: 'icestatechange' | 'iceselectedtuplechange' | 'dtlsstatechange' | 'sctpstatechange',
     data: unknown,

@@ -29,6 +29,11 @@ function checkSrtpParameters(value: unknown): SrtpParameters {
   return { cryptoSuite, keyBase64 };
 }
 
+/** SCTP over UDP (mediasoup's rule): both ports are 5000, so the first byte is never RTP's. */
+function isSctp(data: Buffer): boolean {
+  return data.length >= 12 && data.readUInt16BE(0) === 5000 && data.readUInt16BE(2) === 5000;
+}
+
 function tupleOf(info: TransportListenInfo, port: number): Tuple {
   const localAddress = info.announcedAddress ?? info.ip;
   return { localIp: localAddress, localAddress, localPort: port, protocol: 'udp' };
@@ -117,6 +122,12 @@ export class PlainTransportEngine extends TransportEngine {
     if (this.#comedia && this.tuple.remoteIp === undefined) {
       this.tuple = { ...this.tuple, remoteIp: address, remotePort: port };
       this.ctx.emit(this.id, 'tuple', { tuple: this.tuple });
+      // A remote that starts with SCTP sends INIT itself; otherwise we start the association.
+      if (!isSctp(data)) this.sctp?.connect();
+    }
+    if (isSctp(data)) {
+      this.receiveSctp(data);
+      return;
     }
     // SRTP keys are exchanged but the cipher is not wired here yet: encrypted media is dropped.
     if (this.#enableSrtp) return;
@@ -131,6 +142,13 @@ export class PlainTransportEngine extends TransportEngine {
     const { remoteIp, remotePort } = this.tuple;
     if (remoteIp === undefined || remotePort === undefined || this.#enableSrtp) return;
     this.rtpSendBytes.add(packet.length);
+    this.sendBytes.add(packet.length);
+    this.#socket.send(packet, remotePort, remoteIp);
+  }
+
+  protected override sendSctpPacket(packet: Buffer): void {
+    const { remoteIp, remotePort } = this.tuple;
+    if (remoteIp === undefined || remotePort === undefined) return;
     this.sendBytes.add(packet.length);
     this.#socket.send(packet, remotePort, remoteIp);
   }
@@ -205,6 +223,8 @@ export class PlainTransportEngine extends TransportEngine {
     if (!this.#comedia) {
       this.tuple = { ...this.tuple, remoteIp: ip, remotePort: port };
       if (this.rtcpTuple) this.rtcpTuple = { ...this.rtcpTuple, remoteIp: ip, remotePort: rtcpPort };
+      // The remote address is known: start SCTP (after the response, as mediasoup does).
+      if (this.sctp) queueMicrotask(() => this.sctp?.connect());
     }
     return { tuple: this.tuple, rtcpTuple: this.rtcpTuple, srtpParameters: this.srtpParameters };
   }

@@ -19,6 +19,7 @@ import type {
   SctpParameters,
   SctpStreamParameters,
 } from './rtp-parameters.js';
+import { SctpDataPlane } from './sctp-data-plane.js';
 import { RateCounter } from './sockets.js';
 
 const TRACE_TYPES = ['probation', 'bwe'];
@@ -42,6 +43,7 @@ export interface SctpOptions {
   enableSctp?: boolean;
   numSctpStreams?: NumSctpStreams;
   maxSctpMessageSize?: number;
+  sctpSendBufferSize?: number;
 }
 
 export type SctpStateName = 'new' | 'connecting' | 'connected' | 'failed' | 'closed';
@@ -77,14 +79,26 @@ export abstract class TransportEngine implements Handler, RtpSender, DataSender 
   readonly #ssrcTable = new Map<number, ProducerEngine>();
   readonly #midTable = new Map<string, ProducerEngine>();
   readonly #ridTable = new Map<string, ProducerEngine>();
-  readonly #sctpStreamIds = new Set<number>();
+  /** SCTP stream id → the DataProducer receiving on it. */
+  readonly #sctpStreamIds = new Map<number, DataProducerEngine>();
+  /** The SCTP association, when SCTP is enabled. */
+  protected readonly sctp?: SctpDataPlane;
+  readonly #sctpIsDataChannel: boolean;
   readonly #view = new RtpView();
   #closed = false;
 
-  protected constructor(ctx: EngineContext, router: RouterLink, transportId: string, sctp: SctpOptions) {
+  /** `isDataChannel`: WebRTC data channels (SCTP over DTLS) rather than SCTP over UDP. */
+  protected constructor(
+    ctx: EngineContext,
+    router: RouterLink,
+    transportId: string,
+    sctp: SctpOptions,
+    isDataChannel = false,
+  ) {
     this.ctx = ctx;
     this.router = router;
     this.id = transportId;
+    this.#sctpIsDataChannel = isDataChannel;
     if (sctp.enableSctp) {
       this.sctpParameters = {
         port: 5000,
@@ -93,7 +107,38 @@ export abstract class TransportEngine implements Handler, RtpSender, DataSender 
         maxMessageSize: sctp.maxSctpMessageSize ?? 262144,
       };
       this.sctpState = 'new';
+      this.sctp = new SctpDataPlane(
+        ctx,
+        {
+          id: transportId,
+          dataProducerForStream: (streamId) => this.#sctpStreamIds.get(streamId),
+          dataConsumerForStream: (streamId) => {
+            for (const dataConsumer of this.dataConsumers.values())
+              if (dataConsumer.sctpStreamParameters?.streamId === streamId) return dataConsumer;
+            return undefined;
+          },
+          sctpStateChanged: (state) => {
+            if (this.#closed) return;
+            this.sctpState = state;
+            this.ctx.emit(this.id, 'sctpstatechange', { sctpState: state });
+          },
+          sendSctpPacket: (packet) => this.sendSctpPacket(packet),
+        },
+        {
+          parameters: this.sctpParameters,
+          sendBufferSize: Number(sctp.sctpSendBufferSize) || 262144,
+          isDataChannel,
+        },
+      );
     }
+  }
+
+  /** Sends one SCTP packet to the remote endpoint (DTLS record or UDP datagram). */
+  protected sendSctpPacket(_packet: Buffer): void {}
+
+  /** An SCTP packet from the remote endpoint. */
+  protected receiveSctp(packet: Buffer): void {
+    this.sctp?.receive(packet);
   }
 
   get closed(): boolean {
@@ -120,6 +165,8 @@ export abstract class TransportEngine implements Handler, RtpSender, DataSender 
     this.dataProducers.clear();
     this.dataConsumers.clear();
     if (this.sctpState) this.sctpState = 'closed';
+    // ABORT while the path below still exists, so the peer's channels close at once.
+    this.sctp?.abort();
     this.releaseResources();
   }
 
@@ -132,9 +179,18 @@ export abstract class TransportEngine implements Handler, RtpSender, DataSender 
   abstract sendRtcp(packet: Buffer): void;
 
   /** Messages a DataConsumer of this transport sends; false when they cannot be sent. */
-  sendData(_dataConsumer: DataConsumerEngine, _message: DataMessage): boolean {
-    // SCTP associations are not implemented yet: data over network transports goes nowhere.
-    return false;
+  sendData(dataConsumer: DataConsumerEngine, message: DataMessage): boolean {
+    return this.sctp?.send(dataConsumer, message) ?? false;
+  }
+
+  dataBufferedAmount(dataConsumer: DataConsumerEngine): number {
+    const streamId = dataConsumer.sctpStreamParameters?.streamId;
+    return streamId === undefined || !this.sctp ? 0 : this.sctp.bufferedAmount(streamId);
+  }
+
+  setDataBufferedAmountLowThreshold(dataConsumer: DataConsumerEngine, threshold: number): void {
+    const streamId = dataConsumer.sctpStreamParameters?.streamId;
+    if (streamId !== undefined) this.sctp?.setBufferedAmountLowThreshold(streamId, threshold);
   }
 
   /** An RTP packet received from the network: find its Producer (SSRC, then MID, then RID). */
@@ -203,14 +259,19 @@ export abstract class TransportEngine implements Handler, RtpSender, DataSender 
   }
 
   #dropDataProducer(dataProducer: DataProducerEngine): void {
-    if (dataProducer.sctpStreamParameters)
-      this.#sctpStreamIds.delete(dataProducer.sctpStreamParameters.streamId);
+    const streamId = dataProducer.sctpStreamParameters?.streamId;
+    if (streamId !== undefined) {
+      this.#sctpStreamIds.delete(streamId);
+      // A data channel is one stream both ways: close the remote's channel too (as mediasoup).
+      if (this.#sctpIsDataChannel && !this.#closed) this.sctp?.resetStream(streamId);
+    }
     this.ctx.unregister(dataProducer.id);
     this.ctx.dataProducerIds.delete(dataProducer.id);
     this.router.removeDataProducer(dataProducer);
   }
 
   #dropDataConsumer(dataConsumer: DataConsumerEngine): void {
+    this.#resetConsumerStream(dataConsumer);
     this.ctx.unregister(dataConsumer.id);
     this.router.removeDataConsumer(dataConsumer);
   }
@@ -224,7 +285,14 @@ export abstract class TransportEngine implements Handler, RtpSender, DataSender 
 
   forgetDataConsumer(dataConsumer: DataConsumerEngine): void {
     this.dataConsumers.delete(dataConsumer.id);
+    this.#resetConsumerStream(dataConsumer);
     this.ctx.unregister(dataConsumer.id);
+  }
+
+  /** The remote's channel for a closed DataConsumer closes too (RFC 6525 outgoing reset). */
+  #resetConsumerStream(dataConsumer: DataConsumerEngine): void {
+    const streamId = dataConsumer.sctpStreamParameters?.streamId;
+    if (streamId !== undefined && !this.#closed) this.sctp?.resetStream(streamId);
   }
 
   protected dumpCommon(): Record<string, unknown> {
@@ -249,7 +317,9 @@ export abstract class TransportEngine implements Handler, RtpSender, DataSender 
       maxMessageSize: this.sctpParameters?.maxMessageSize ?? 262144,
       sctpParameters: this.sctpParameters,
       sctpState: this.sctpState,
-      sctpListener: this.sctpParameters ? { streamIdTable: [] } : undefined,
+      sctpListener: this.sctpParameters
+        ? { streamIdTable: [...this.#sctpStreamIds].map(([key, p]) => ({ key, value: p.id })) }
+        : undefined,
       traceEventTypes: this.#traceEventTypes,
     };
   }
@@ -425,7 +495,7 @@ export abstract class TransportEngine implements Handler, RtpSender, DataSender 
       },
       this.router,
     );
-    if (params) this.#sctpStreamIds.add(params.streamId);
+    if (params) this.#sctpStreamIds.set(params.streamId, dataProducer);
     this.dataProducers.set(dataProducer.id, dataProducer);
     this.ctx.dataProducerIds.add(dataProducer.id);
     this.ctx.register(dataProducer.id, dataProducer);

@@ -197,6 +197,7 @@ class EndpointMediaPlane implements WebRtcMediaPlane {
     this.#timer = setInterval(() => this.#tick(), TICK_MS);
     this.#timer.unref();
     endpoint.onRtcp = (packet) => this.#receiveRtcp(packet);
+    endpoint.onApplicationData = (data) => host.deliverApplicationData?.(data);
     const remote: DtlsParameters = {
       role:
         (['auto', 'client', 'server'] as const).find((r) => r === init.remoteDtlsParameters.role) ?? 'auto',
@@ -240,6 +241,11 @@ class EndpointMediaPlane implements WebRtcMediaPlane {
       stream.buffer?.store(view, now);
     }
     this.endpoint.sendRtp(packet);
+  }
+
+  /** SCTP packets of the engine's association, as DTLS application data. */
+  sendApplicationData(data: Buffer): boolean {
+    return this.endpoint.sendApplicationData(data);
   }
 
   /** Plain RTCP from the engine (key frame requests for the remote's Producers). */

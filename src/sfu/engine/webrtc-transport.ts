@@ -167,7 +167,7 @@ export class WebRtcTransportEngine extends TransportEngine {
   readonly #tcpConnections = new Set<TcpSocket>();
 
   constructor(ctx: EngineContext, router: RouterLink, init: WebRtcTransportInit) {
-    super(ctx, router, init.transportId, init);
+    super(ctx, router, init.transportId, init, true);
     this.#listeners = init.listeners.filter((l) =>
       l.info.protocol === 'udp' ? init.enableUdp !== false : init.enableTcp !== false,
     );
@@ -201,6 +201,10 @@ export class WebRtcTransportEngine extends TransportEngine {
     if (!this.#mediaPlane?.sendRtcp) return;
     this.sendBytes.add(packet.length);
     this.#mediaPlane.sendRtcp(packet);
+  }
+
+  protected override sendSctpPacket(packet: Buffer): void {
+    if (this.#mediaPlane?.sendApplicationData?.(packet)) this.sendBytes.add(packet.length);
   }
 
   protected override get statsType(): string {
@@ -269,7 +273,15 @@ export class WebRtcTransportEngine extends TransportEngine {
             {
               transport: this,
               deliverRtp: (packet) => this.receiveRtp(packet),
-              emit: (event, payload) => this.ctx.emit(this.id, event, payload),
+              deliverApplicationData: (data) => this.receiveSctp(data),
+              emit: (event, payload) => {
+                this.ctx.emit(this.id, event, payload);
+                if (event !== 'dtlsstatechange') return;
+                // SCTP runs over DTLS (RFC 8261): it starts and ends with it.
+                const { dtlsState } = payload as { dtlsState: string };
+                if (dtlsState === 'connected') this.sctp?.connect();
+                else if (dtlsState === 'closed' || dtlsState === 'failed') this.sctp?.close();
+              },
             },
           );
         }

@@ -257,6 +257,7 @@ export class SctpAssociation extends EventEmitter<SctpAssociationEvents> {
   private readonly pending = new Deque<OutChunk>();
   private outStreams: OutStream[] = [];
   private flightSize = 0;
+  private totalBuffered = 0;
   /** Highest TSN transmitted (or skipped unsent), the most a SACK may acknowledge. */
   private highestSentTsn: number;
   /** Chunks in `sent` whose message has a lifetime: lets SACK processing skip the expiry scan. */
@@ -421,6 +422,7 @@ export class SctpAssociation extends EventEmitter<SctpAssociationEvents> {
       this.nextTsn = (this.nextTsn + 1) >>> 0;
     }
     stream.buffered += data.length;
+    this.totalBuffered += data.length;
     this.stats.messagesSent++;
     this.scheduleTransmit();
     return true;
@@ -429,6 +431,11 @@ export class SctpAssociation extends EventEmitter<SctpAssociationEvents> {
   /** Bytes of a stream's messages not yet transmitted once. */
   bufferedAmount(streamId: number): number {
     return this.outStreams[streamId]?.buffered ?? 0;
+  }
+
+  /** Bytes of every stream's messages not yet transmitted once (the send buffer in use). */
+  get bufferedAmountTotal(): number {
+    return this.totalBuffered;
   }
 
   setBufferedAmountLowThreshold(streamId: number, threshold: number): void {
@@ -1380,6 +1387,7 @@ export class SctpAssociation extends EventEmitter<SctpAssociationEvents> {
   private bufferedDecrease(stream: OutStream, streamId: number, bytes: number): void {
     const before = stream.buffered;
     stream.buffered -= bytes;
+    this.totalBuffered -= bytes;
     if (before > stream.lowThreshold && stream.buffered <= stream.lowThreshold)
       this.onBufferedAmountLow(streamId);
   }
@@ -1673,6 +1681,7 @@ export class SctpAssociation extends EventEmitter<SctpAssociationEvents> {
     this.outStreams = [];
     this.receivedBytes = 0;
     this.flightSize = 0;
+    this.totalBuffered = 0;
     this.timedInSent = 0;
     this.setState(state);
     this.emit('close', reason);
