@@ -1,7 +1,9 @@
 // SFU rooms: each signaling room in `sfu` mode gets a router on the least-loaded worker, and its
-// peers get the SFU requests of docs/signaling-protocol.md ("SFU rooms"). Every id a request
-// names is looked up among the caller's own objects only; what a peer owns is closed when it
-// leaves (or its grace period ends), and the router is released when the room empties.
+// peers get the SFU requests of docs/signaling-protocol.md ("SFU rooms"). A room that outgrows
+// its router (RouterCapacity) gets more routers on other workers; each peer's transports live on
+// one of them and producers are piped (`pipeToRouter`) to the routers whose peers consume them.
+// Every id a request names is looked up among the caller's own objects only; what a peer owns is
+// closed when it leaves (or its grace period ends), and the routers close when the room empties.
 import type { Logger } from '../common/logger.js';
 import { silentLogger } from '../common/logger.js';
 import type {
@@ -61,8 +63,30 @@ export interface SfuRoomsOptions {
   /** Producers (media plus data) one peer may hold at once. Default 32. */
   maxProducersPerPeer?: number;
   initialAvailableOutgoingBitrate?: number;
+  /** When a room's router is full and the room spreads to another worker. */
+  routerCapacity?: RouterCapacity;
   logger?: Logger;
 }
+
+/**
+ * A router is full when either limit is reached; a peer joining a room whose routers are all
+ * full gets a new router on a worker the room is not on yet (if any), and the room's producers
+ * are piped to it. Load is counted when a peer is placed, i.e. at its first SFU request.
+ */
+export interface RouterCapacity {
+  /** Peers whose transports are on the router. Default unlimited. */
+  peers?: number;
+  /**
+   * Consumers on the router. Default 200: at ~250 packets/s per video consumer and ~30 µs of
+   * worker CPU per forwarded packet (docs/sfu-media.md) a worker core is busy well before that.
+   */
+  consumers?: number;
+}
+
+export const DEFAULT_ROUTER_CAPACITY: Required<RouterCapacity> = {
+  peers: Number.POSITIVE_INFINITY,
+  consumers: 200,
+};
 
 type Direction = 'send' | 'recv';
 
@@ -85,6 +109,8 @@ class SfuPeer {
   rtpCapabilities: RtpCapabilities | undefined;
   /** Where consumers go: the latest recv transport. */
   recvTransport: WebRtcTransport | undefined;
+  /** The room router this peer's transports (hence its producers and consumers) are on. */
+  router: PooledRouter | undefined;
   closed = false;
 
   constructor(readonly peer: Peer) {}
@@ -102,32 +128,36 @@ class SfuPeer {
   }
 }
 
-/** One room's router and its peers' SFU state. */
+/** One room's routers (one per worker it spans) and its peers' SFU state. */
 export class SfuRoom {
   readonly peers = new Map<string, SfuPeer>();
+  /** The room's routers, each on its own worker; [0] hosts the active speaker observer. */
+  readonly routers: PooledRouter[] = [];
   closed = false;
-  private pooled: PooledRouter | undefined;
   private speakerObserver: ActiveSpeakerObserver | undefined;
   readonly ready: Promise<PooledRouter>;
+  /** Placements run one at a time, so two joins cannot both open a new router. */
+  private placing: Promise<unknown> = Promise.resolve();
+  /** Producer or data producer id → router id → the pipe that makes it exist on that router. */
+  private readonly pipes = new Map<string, Map<string, Promise<void>>>();
 
   constructor(
     readonly room: Room,
-    pool: WorkerPool,
-    mediaCodecs: RtpCodecCapability[],
+    private readonly pool: WorkerPool,
+    private readonly mediaCodecs: RtpCodecCapability[],
     private readonly log: Logger,
     /** An `auto` room: P2P below AUTO_SFU_FROM_PEERS peers, SFU from there. */
     readonly auto = false,
-    /** The router's worker died: everything of this room on it is gone. */
-    onRouterLost: (sfuRoom: SfuRoom) => void = () => {},
+    /** One of the room's workers died: everything of this room on it is gone. */
+    private readonly onRouterLost: (sfuRoom: SfuRoom) => void = () => {},
+    private readonly capacity: Required<RouterCapacity> = DEFAULT_ROUTER_CAPACITY,
   ) {
     this.ready = pool.createRouter({ mediaCodecs }).then(async (pooled) => {
       if (this.closed) {
         pooled.close();
         throw new SignalingError('not_found', 'the room has closed');
       }
-      this.pooled = pooled;
-      pooled.router.once('workerclose', () => onRouterLost(this));
-      for (let i = 0; i < this.peers.size; i++) pooled.peerAdded();
+      this.adopt(pooled);
       try {
         const observer = await pooled.router.createActiveSpeakerObserver({ interval: 300 });
         this.speakerObserver = observer;
@@ -148,8 +178,19 @@ export class SfuRoom {
     });
   }
 
+  /** The room's first router. */
   get router(): PooledRouter | undefined {
-    return this.pooled;
+    return this.routers[0];
+  }
+
+  private adopt(pooled: PooledRouter): void {
+    this.routers.push(pooled);
+    pooled.router.once('workerclose', () => this.onRouterLost(this));
+    pooled.router.observer.once('close', () => {
+      const i = this.routers.indexOf(pooled);
+      if (i !== -1) this.routers.splice(i, 1);
+      for (const byRouter of this.pipes.values()) byRouter.delete(pooled.router.id);
+    });
   }
 
   peerState(peer: Peer): SfuPeer {
@@ -158,9 +199,97 @@ export class SfuRoom {
       if (this.closed) throw new SignalingError('not_found', 'the room has closed');
       state = new SfuPeer(peer);
       this.peers.set(peer.id, state);
-      this.pooled?.peerAdded();
     }
     return state;
+  }
+
+  /** Puts a peer on the least-loaded router that is not full, opening one on another worker if all are. */
+  place(state: SfuPeer): Promise<PooledRouter> {
+    const placed = this.placing.then(async () => {
+      if (state.router !== undefined) return state.router;
+      await this.ready;
+      let target = this.leastLoaded(this.routers.filter((r) => !this.isFull(r)));
+      const workers = this.routers.map((r) => r.worker);
+      if (target === undefined && this.pool.hasWorkerBesides(workers)) {
+        try {
+          target = await this.pool.createRouter({ mediaCodecs: this.mediaCodecs }, workers);
+          if (this.closed) target.close();
+          else this.adopt(target);
+          this.log.info(
+            { room: this.room.id, routers: this.routers.length, worker: target.workerPid },
+            'room spread to another worker',
+          );
+        } catch (err) {
+          this.log.warn({ err, room: this.room.id }, 'could not open another router for the room');
+          target = undefined;
+        }
+      }
+      target ??= this.leastLoaded(this.routers);
+      if (target === undefined || this.closed || target.router.closed)
+        throw new SignalingError('not_found', 'the room has closed');
+      if (state.closed) throw new SignalingError('not_found', 'the peer has left');
+      state.router = target;
+      target.peerAdded();
+      return target;
+    });
+    this.placing = placed.catch(() => {});
+    return placed;
+  }
+
+  /** Consumers on a router: those of the peers placed on it. */
+  private consumersOn(pooled: PooledRouter): number {
+    let count = 0;
+    for (const state of this.peers.values()) if (state.router === pooled) count += state.consumers.size;
+    return count;
+  }
+
+  private isFull(pooled: PooledRouter): boolean {
+    return pooled.peerCount >= this.capacity.peers || this.consumersOn(pooled) >= this.capacity.consumers;
+  }
+
+  private leastLoaded(candidates: PooledRouter[]): PooledRouter | undefined {
+    let best: PooledRouter | undefined;
+    for (const pooled of candidates) {
+      if (pooled.router.closed) continue;
+      if (
+        best === undefined ||
+        pooled.peerCount < best.peerCount ||
+        (pooled.peerCount === best.peerCount && this.consumersOn(pooled) < this.consumersOn(best))
+      )
+        best = pooled;
+    }
+    return best;
+  }
+
+  /**
+   * Makes a producer (or data producer) created on `from` exist on `to` as well, piping it once
+   * per target router; resolves when consumers on `to` can consume it.
+   */
+  pipe(id: string, kind: 'producer' | 'dataProducer', from: PooledRouter, to: PooledRouter): Promise<void> {
+    if (from === to) return Promise.resolve();
+    let byRouter = this.pipes.get(id);
+    if (byRouter === undefined) {
+      byRouter = new Map();
+      this.pipes.set(id, byRouter);
+    }
+    let piped = byRouter.get(to.router.id);
+    if (piped === undefined) {
+      const target = byRouter;
+      piped = from.router
+        .pipeToRouter({
+          ...(kind === 'producer' ? { producerId: id } : { dataProducerId: id }),
+          router: to.router,
+        })
+        .then(() => {});
+      target.set(to.router.id, piped);
+      piped.catch(() => target.delete(to.router.id));
+    }
+    return piped;
+  }
+
+  /** A producer or data producer closed: forget its pipes (their pipe producers close with it). */
+  forgetPipes(id: string): void {
+    this.pipes.delete(id);
   }
 
   removePeer(peerId: string): void {
@@ -168,7 +297,11 @@ export class SfuRoom {
     if (state === undefined) return;
     this.peers.delete(peerId);
     state.close();
-    this.pooled?.peerRemoved();
+    const pooled = state.router;
+    if (pooled === undefined) return;
+    pooled.peerRemoved();
+    // A router other than the first that nobody is on any more only costs its pipes.
+    if (pooled !== this.routers[0] && pooled.peerCount === 0 && !this.closed) pooled.close();
   }
 
   /**
@@ -187,9 +320,14 @@ export class SfuRoom {
     this.room.broadcast('modeChanged', { mode: want });
   }
 
-  addSpeaker(producer: Producer): void {
-    if (producer.kind !== 'audio' || this.speakerObserver === undefined) return;
-    this.speakerObserver.addProducer({ producerId: producer.id }).catch(() => {});
+  /** Feeds an audio producer to the active speaker observer on the first router. */
+  addSpeaker(producer: Producer, origin: PooledRouter): void {
+    const observer = this.speakerObserver;
+    const first = this.routers[0];
+    if (producer.kind !== 'audio' || observer === undefined || first === undefined) return;
+    this.pipe(producer.id, 'producer', origin, first)
+      .then(() => observer.addProducer({ producerId: producer.id }))
+      .catch(() => {});
   }
 
   close(): void {
@@ -197,7 +335,9 @@ export class SfuRoom {
     this.closed = true;
     for (const state of this.peers.values()) state.close();
     this.peers.clear();
-    this.pooled?.close();
+    for (const pooled of [...this.routers]) pooled.close();
+    this.routers.length = 0;
+    this.pipes.clear();
   }
 }
 
@@ -214,6 +354,7 @@ export class SfuRooms {
   private readonly maxTransports: number;
   private readonly maxProducers: number;
   private readonly initialBitrate: number | undefined;
+  private readonly capacity: Required<RouterCapacity>;
 
   constructor(signaling: SignalingServer, opts: SfuRoomsOptions) {
     this.pool = opts.pool;
@@ -223,6 +364,10 @@ export class SfuRooms {
     this.maxTransports = opts.maxTransportsPerPeer ?? 4;
     this.maxProducers = opts.maxProducersPerPeer ?? 32;
     this.initialBitrate = opts.initialAvailableOutgoingBitrate;
+    this.capacity = { ...DEFAULT_ROUTER_CAPACITY, ...opts.routerCapacity };
+    for (const [key, value] of Object.entries(this.capacity)) {
+      if (!(value >= 1)) throw new TypeError(`routerCapacity.${key} must be at least 1, got ${value}`);
+    }
     this.log = (opts.logger ?? silentLogger).child({ component: 'sfu-rooms' });
     this.registerMethods();
     signaling.on('roomCreated', (room) => this.onRoomCreated(room));
@@ -254,8 +399,14 @@ export class SfuRooms {
   }
 
   private install(room: Room, auto: boolean): SfuRoom {
-    const sfuRoom = new SfuRoom(room, this.pool, this.mediaCodecs, this.log, auto, (lost) =>
-      this.routerLost(lost),
+    const sfuRoom = new SfuRoom(
+      room,
+      this.pool,
+      this.mediaCodecs,
+      this.log,
+      auto,
+      (lost) => this.routerLost(lost),
+      this.capacity,
     );
     this.rooms.set(room.id, sfuRoom);
     room.appData.sfu = sfuRoom;
@@ -296,11 +447,14 @@ export class SfuRooms {
     return sfuRoom;
   }
 
-  /** The room, its router (awaited) and the caller's state; fails if either went away meanwhile. */
+  /**
+   * The room, the caller's router (placed on first use, awaited) and state; fails if either went
+   * away meanwhile.
+   */
   private async enter(ctx: PeerContext): Promise<{ sfuRoom: SfuRoom; pooled: PooledRouter; me: SfuPeer }> {
     const sfuRoom = this.sfuRoomOf(ctx);
     const me = sfuRoom.peerState(ctx.peer);
-    const pooled = await sfuRoom.ready;
+    const pooled = me.router ?? (await sfuRoom.place(me));
     if (me.closed || sfuRoom.closed) throw new SignalingError('not_found', 'the peer has left');
     return { sfuRoom, pooled, me };
   }
@@ -432,7 +586,7 @@ export class SfuRooms {
       'produce',
       produceSchema,
       async (ctx, data) => {
-        const { sfuRoom, me } = await this.enter(ctx);
+        const { sfuRoom, pooled, me } = await this.enter(ctx);
         const transport = SfuRooms.find(me.transports, data.transportId, 'transport');
         if (me.directions.get(transport.id) !== 'send')
           throw new SignalingError('bad_request', 'produce needs a send transport');
@@ -450,11 +604,14 @@ export class SfuRooms {
           throw new SignalingError('not_found', 'the peer has left');
         }
         me.producers.set(producer.id, producer);
-        producer.observer.once('close', () => me.producers.delete(producer.id));
+        producer.observer.once('close', () => {
+          me.producers.delete(producer.id);
+          sfuRoom.forgetPipes(producer.id);
+        });
         producer.once('transportclose', () => {
           if (!me.closed) ctx.peer.notify('producerClosed', { producerId: producer.id });
         });
-        sfuRoom.addSpeaker(producer);
+        sfuRoom.addSpeaker(producer, pooled);
         // Everyone else who can receive gets a consumer for it.
         setImmediate(() => {
           for (const other of sfuRoom.peers.values()) {
@@ -489,10 +646,13 @@ export class SfuRooms {
           throw new SignalingError('not_found', 'the peer has left');
         }
         me.dataProducers.set(dataProducer.id, dataProducer);
-        dataProducer.observer.once('close', () => me.dataProducers.delete(dataProducer.id));
+        dataProducer.observer.once('close', () => {
+          me.dataProducers.delete(dataProducer.id);
+          sfuRoom.forgetPipes(dataProducer.id);
+        });
         setImmediate(() => {
           for (const other of sfuRoom.peers.values()) {
-            if (other !== me) void this.consumeData(other, me, dataProducer);
+            if (other !== me) void this.consumeData(sfuRoom, other, me, dataProducer);
           }
         });
         return { id: dataProducer.id };
@@ -559,22 +719,26 @@ export class SfuRooms {
         if (other === me) continue;
         for (const producer of other.producers.values()) void this.consume(sfuRoom, me, other, producer);
         for (const dataProducer of other.dataProducers.values())
-          void this.consumeData(me, other, dataProducer);
+          void this.consumeData(sfuRoom, me, other, dataProducer);
       }
     });
   }
 
-  /** Creates `me`'s paused consumer of `producer` and announces it with `newConsumer`. */
+  /**
+   * Creates `me`'s paused consumer of `producer` and announces it with `newConsumer`; a producer
+   * on another of the room's routers is piped to `me`'s router first.
+   */
   private async consume(sfuRoom: SfuRoom, me: SfuPeer, owner: SfuPeer, producer: Producer): Promise<void> {
     const transport = me.recvTransport;
     const caps = me.rtpCapabilities;
-    const pooled = sfuRoom.router;
-    if (me.closed || producer.closed || transport === undefined || caps === undefined || pooled === undefined)
-      return;
+    const origin = owner.router;
+    const target = me.router;
+    if (me.closed || producer.closed || transport === undefined || caps === undefined) return;
+    if (origin === undefined || target === undefined) return;
     if (!me.peer.permissions.subscribe || me.consumed.has(producer.id)) return;
     let canConsume = false;
     try {
-      canConsume = pooled.router.canConsume({ producerId: producer.id, rtpCapabilities: caps });
+      canConsume = origin.router.canConsume({ producerId: producer.id, rtpCapabilities: caps });
     } catch {
       canConsume = false;
     }
@@ -582,6 +746,7 @@ export class SfuRooms {
     me.consumed.add(producer.id);
     let consumer: Consumer;
     try {
+      await sfuRoom.pipe(producer.id, 'producer', origin, target);
       consumer = await transport.consume({
         producerId: producer.id,
         rtpCapabilities: caps,
@@ -628,14 +793,23 @@ export class SfuRooms {
     peer.notify('newConsumer', announcement);
   }
 
-  private async consumeData(me: SfuPeer, owner: SfuPeer, dataProducer: DataProducer): Promise<void> {
+  private async consumeData(
+    sfuRoom: SfuRoom,
+    me: SfuPeer,
+    owner: SfuPeer,
+    dataProducer: DataProducer,
+  ): Promise<void> {
     const transport = me.recvTransport;
+    const origin = owner.router;
+    const target = me.router;
     if (me.closed || dataProducer.closed || transport === undefined || transport.sctpParameters === undefined)
       return;
+    if (origin === undefined || target === undefined) return;
     if (!me.peer.permissions.subscribe || me.dataConsumed.has(dataProducer.id)) return;
     me.dataConsumed.add(dataProducer.id);
     let dataConsumer: DataConsumer;
     try {
+      await sfuRoom.pipe(dataProducer.id, 'dataProducer', origin, target);
       dataConsumer = await transport.consumeData({
         dataProducerId: dataProducer.id,
         appData: { peerId: owner.peer.id },

@@ -97,13 +97,12 @@ export class WorkerPool {
   }
 
   /**
-   * Creates a router on the least-loaded worker (fewest peers, then fewest routers). The
+   * Creates a router on the least-loaded worker (fewest peers, then fewest routers), skipping
+   * `excludeWorkers` (a big room's second router goes to a worker it is not on yet). The
    * returned handle tracks the room's peers for balancing and releases the load on close.
-   * Seam for big rooms: a room that outgrows one worker would `pickWorker()` a second one,
-   * create a router there and `router.pipeToRouter()` its producers across.
    */
-  async createRouter(options: RouterOptions): Promise<PooledRouter> {
-    const entry = this.pickWorker();
+  async createRouter(options: RouterOptions, excludeWorkers: readonly Worker[] = []): Promise<PooledRouter> {
+    const entry = this.pickWorker(excludeWorkers);
     entry.routers++;
     try {
       const router = await entry.worker.createRouter(options);
@@ -114,11 +113,16 @@ export class WorkerPool {
     }
   }
 
-  private pickWorker(): PooledWorker {
+  /** Whether a live worker other than `excludeWorkers` could take a router. */
+  hasWorkerBesides(excludeWorkers: readonly Worker[]): boolean {
+    return this.entries.some((e) => !e.worker.closed && !excludeWorkers.includes(e.worker));
+  }
+
+  private pickWorker(excludeWorkers: readonly Worker[]): PooledWorker {
     if (this.closed) throw new Error('worker pool is closed');
     let best: PooledWorker | undefined;
     for (const entry of this.entries) {
-      if (entry.worker.closed) continue;
+      if (entry.worker.closed || excludeWorkers.includes(entry.worker)) continue;
       if (
         best === undefined ||
         entry.peers < best.peers ||
@@ -151,8 +155,17 @@ export class PooledRouter {
     router.observer.once('close', () => this.release());
   }
 
+  get worker(): Worker {
+    return this.entry.worker;
+  }
+
   get workerPid(): number {
     return this.entry.worker.pid;
+  }
+
+  /** Peers whose transports are on this router. */
+  get peerCount(): number {
+    return this.peers;
   }
 
   peerAdded(): void {

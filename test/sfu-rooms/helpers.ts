@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { FakeMediaStreamTrack } from 'fake-mediastreamtrack';
 import { type types as client, Device } from 'mediasoup-client';
 import { FakeHandler } from 'mediasoup-client/handlers/FakeHandler';
-import { SfuRooms, WorkerPool } from '../../src/rooms/index.js';
+import { type RouterCapacity, SfuRooms, WorkerPool } from '../../src/rooms/index.js';
 import { issueToken, type Permissions, type SignalingServer } from '../../src/signaling/index.js';
 import type { RoomModeSetting } from '../../src/signaling/tokens.js';
 import { SECRET, startServer, type TestClient } from '../signaling/helpers.js';
@@ -24,13 +24,16 @@ export interface SfuHarness {
   close(): Promise<void>;
 }
 
-export async function startSfuHarness(opts: { workers?: number; defaultMode?: RoomModeSetting } = {}) {
+export async function startSfuHarness(
+  opts: { workers?: number; defaultMode?: RoomModeSetting; routerCapacity?: RouterCapacity } = {},
+) {
   const pool = await WorkerPool.start({ workers: opts.workers ?? 1, rtcMinPort: 42000, rtcMaxPort: 42999 });
   const signaling = await startServer({ reconnectGraceMs: 0 });
   const rooms = new SfuRooms(signaling, {
     pool,
     defaultMode: opts.defaultMode ?? 'sfu',
     listenInfos: [{ protocol: 'udp', ip: '127.0.0.1' }],
+    ...(opts.routerCapacity ? { routerCapacity: opts.routerCapacity } : {}),
   });
   return {
     signaling,
