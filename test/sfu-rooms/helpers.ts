@@ -1,12 +1,15 @@
 // SFU room test helpers: a signaling server with SFU rooms on one worker, tokens with
 // permissions, and a mediasoup-client Device (FakeHandler, no browser) driven over signaling.
+import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { FakeMediaStreamTrack } from 'fake-mediastreamtrack';
 import { type types as client, Device } from 'mediasoup-client';
 import { FakeHandler } from 'mediasoup-client/handlers/FakeHandler';
 import { type RouterCapacity, SfuRooms, WorkerPool } from '../../src/rooms/index.js';
-import { issueToken, type Permissions, type SignalingServer } from '../../src/signaling/index.js';
+import { staticFiles } from '../../src/server/http.js';
+import { issueToken, type Permissions, SignalingServer } from '../../src/signaling/index.js';
 import type { RoomModeSetting } from '../../src/signaling/tokens.js';
 import { SECRET, startServer, type TestClient } from '../signaling/helpers.js';
 
@@ -45,6 +48,64 @@ export async function startSfuHarness(
       pool.close();
     },
   } satisfies SfuHarness;
+}
+
+export interface WebSfuServer extends SfuHarness {
+  httpUrl: string;
+}
+
+/**
+ * The web app (from `webRoot`), signaling on /ws and SFU rooms with the given router capacity:
+ * what `startTureen` serves, with the rooms options it does not expose. Pages join with
+ * `sfuToken` tokens (there is no /api/dev-token).
+ */
+export async function startWebSfuServer(opts: {
+  webRoot: string;
+  workers: number;
+  rtcMinPort: number;
+  rtcMaxPort: number;
+  routerCapacity?: RouterCapacity;
+}): Promise<WebSfuServer> {
+  const serve = staticFiles(opts.webRoot);
+  const http = createServer((req, res) => {
+    void Promise.resolve(serve(req, res, new URL(req.url ?? '/', 'http://localhost'))).catch(() =>
+      res.destroy(),
+    );
+  });
+  const signaling = await SignalingServer.start({
+    server: http,
+    path: '/ws',
+    secret: SECRET,
+    iceServers: () => [],
+    reconnectGraceMs: 0,
+  });
+  const pool = await WorkerPool.start({
+    workers: opts.workers,
+    rtcMinPort: opts.rtcMinPort,
+    rtcMaxPort: opts.rtcMaxPort,
+  });
+  const rooms = new SfuRooms(signaling, {
+    pool,
+    defaultMode: 'sfu',
+    listenInfos: [{ protocol: 'udp', ip: '127.0.0.1' }],
+    ...(opts.routerCapacity ? { routerCapacity: opts.routerCapacity } : {}),
+  });
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  return {
+    httpUrl: `http://127.0.0.1:${(http.address() as AddressInfo).port}`,
+    signaling,
+    pool,
+    rooms,
+    async close() {
+      await signaling.close();
+      rooms.close();
+      pool.close();
+      await new Promise<void>((resolve) => {
+        http.close(() => resolve());
+        http.closeAllConnections();
+      });
+    },
+  };
 }
 
 export function sfuToken(
