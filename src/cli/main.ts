@@ -3,9 +3,12 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { startTureen } from '../server/index.js';
 import { issueToken } from '../signaling/tokens.js';
+import { loadCommand } from './load-command.js';
 import { options, roomMode, startOptions, UsageError, usage } from './options.js';
 
 async function main(argv: string[]): Promise<number> {
+  // `load` has its own options (src/cli/load-command.ts).
+  if (argv[0] === 'load') return loadCommand(argv.slice(1));
   const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   const command = positionals[0];
   if (values.version) {

@@ -90,6 +90,7 @@ export interface BotSnapshot {
   name: string;
   room: string;
   peerId: string;
+  publish: boolean;
   state: BotState;
   error?: string;
   /** WebSocket open → media from every publisher that was in the room when it joined; null until then. */
@@ -224,6 +225,7 @@ export class Bot {
       name: this.name,
       room: this.room,
       peerId: this.peerId,
+      publish: this.#opts.publish,
       state: this.#state,
       ...(this.#error !== undefined ? { error: this.#error } : {}),
       joinMs: this.#joinMs,
