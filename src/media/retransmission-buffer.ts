@@ -3,9 +3,64 @@
  * count and age) in pooled fixed-size slots, and answers a generic NACK (RFC 4585 §6.2.1) by
  * re-sending each stored packet as it was, or RTX-encapsulated (RFC 4588) when the consumer
  * negotiated RTX. A packet is re-sent at most once per RTT.
+ *
+ * With `fetch`, the buffer keeps no bytes, only which sequence numbers were sent and when: an
+ * SFU stores each Producer packet once (RtpPacketStore) and rebuilds a consumer's packet from it
+ * on a NACK, instead of a copy per consumer.
  */
 import type { RtpView } from '../wire/rtp/rtp.js';
 import { copyPacket } from './seq.js';
+
+const MAX_PACKET_SIZE = 1500;
+/** Retransmissions are sent synchronously (`send` is valid during the call): one scratch each will do. */
+const fetchScratch = Buffer.allocUnsafeSlow(0xffff);
+const rtxScratch = Buffer.allocUnsafeSlow(0xffff + 2);
+
+/**
+ * The last packets of one RTP stream by sequence number (an SFU's Producer stream, stored once
+ * for all its consumers): fixed-size slots in one lazily touched block.
+ */
+export class RtpPacketStore {
+  private readonly mask: number;
+  private readonly maxPacketSize: number;
+  private readonly data: Buffer;
+  private readonly slotSeq: Int32Array;
+  private readonly slotLength: Uint16Array;
+
+  constructor(maxPackets = 512, maxPacketSize = MAX_PACKET_SIZE) {
+    const wanted = Math.min(32768, Math.max(16, maxPackets));
+    let size = 16;
+    while (size < wanted) size *= 2;
+    this.mask = size - 1;
+    this.maxPacketSize = Math.min(0xffff, maxPacketSize);
+    this.data = Buffer.allocUnsafeSlow(size * this.maxPacketSize);
+    this.slotSeq = new Int32Array(size).fill(-1);
+    this.slotLength = new Uint16Array(size);
+  }
+
+  /** Copies the packet in; packets longer than the slot size are not kept. */
+  store(view: RtpView): void {
+    const length = view.length;
+    if (length < 12 || length > this.maxPacketSize) return;
+    const seq = view.sequenceNumber;
+    const i = seq & this.mask;
+    const at = i * this.maxPacketSize;
+    view.buf.copy(this.data, at, view.offset, view.offset + length);
+    this.slotSeq[i] = seq;
+    this.slotLength[i] = length;
+  }
+
+  /** Copies the packet with sequence number `seq` to the start of `out`: its length, or -1. */
+  read(seq: number, out: Buffer): number {
+    const i = seq & this.mask;
+    if (this.slotSeq[i] !== seq) return -1;
+    const length = this.slotLength[i]!;
+    if (length > out.length) return -1;
+    const at = i * this.maxPacketSize;
+    this.data.copy(out, 0, at, at + length);
+    return length;
+  }
+}
 
 export interface RetransmissionBufferOptions {
   /** Packets kept; rounded up to a power of two (default 2500 → 4096 slots, at most 32768). */
@@ -18,6 +73,11 @@ export interface RetransmissionBufferOptions {
   rtx?: { ssrc: number; payloadType: number; initialSequenceNumber?: number };
   /** Receives each retransmission: `buf[0 .. length)` is the RTP packet, valid during the call. */
   send: (buf: Buffer, length: number) => void;
+  /**
+   * Rebuilds the packet sent with sequence number `seq` into `out` (its length, or -1 when it is
+   * gone). When given, store() keeps no bytes.
+   */
+  fetch?: (seq: number, out: Buffer) => number;
 }
 
 export class RetransmissionBuffer {
@@ -41,7 +101,8 @@ export class RetransmissionBuffer {
   private readonly rtxSsrc: number;
   private readonly rtxPayloadType: number;
   private rtxSeq: number;
-  private readonly rtxScratch: Buffer | undefined;
+  private readonly rtx: boolean;
+  private readonly fetch: ((seq: number, out: Buffer) => number) | undefined;
 
   constructor(options: RetransmissionBufferOptions) {
     const wanted = Math.min(32768, Math.max(16, options.maxPackets ?? 2500));
@@ -49,8 +110,9 @@ export class RetransmissionBuffer {
     while (size < wanted) size *= 2;
     this.mask = size - 1;
     this.maxAgeMs = options.maxAgeMs ?? 2000;
-    this.maxPacketSize = Math.min(0xffff, options.maxPacketSize ?? 1500);
-    this.slots = new Array(size).fill(undefined);
+    this.maxPacketSize = Math.min(0xffff, options.maxPacketSize ?? MAX_PACKET_SIZE);
+    this.fetch = options.fetch;
+    this.slots = this.fetch ? [] : new Array(size).fill(undefined);
     this.slotSeq = new Int32Array(size).fill(-1);
     this.slotLength = new Uint16Array(size);
     this.storedAt = new Float64Array(size);
@@ -59,7 +121,7 @@ export class RetransmissionBuffer {
     this.rtxSsrc = (options.rtx?.ssrc ?? 0) >>> 0;
     this.rtxPayloadType = (options.rtx?.payloadType ?? 0) & 0x7f;
     this.rtxSeq = (options.rtx?.initialSequenceNumber ?? Math.floor(Math.random() * 0x8000)) & 0xffff;
-    this.rtxScratch = options.rtx ? Buffer.allocUnsafe(this.maxPacketSize + 2) : undefined;
+    this.rtx = options.rtx !== undefined;
   }
 
   get capacity(): number {
@@ -72,6 +134,13 @@ export class RetransmissionBuffer {
     if (length < 12 || length > this.maxPacketSize) return;
     const seq = view.sequenceNumber;
     const i = seq & this.mask;
+    if (this.fetch) {
+      this.slotSeq[i] = seq;
+      this.storedAt[i] = nowMs;
+      this.resentAt[i] = -Infinity;
+      this.stored++;
+      return;
+    }
     let slot = this.slots[i];
     if (slot === undefined) {
       slot = Buffer.allocUnsafe(this.maxPacketSize);
@@ -109,8 +178,7 @@ export class RetransmissionBuffer {
   /** Re-send one sequence number if stored, young enough and not re-sent within an RTT. */
   resend(seq: number, nowMs: number): boolean {
     const i = seq & this.mask;
-    const slot = this.slots[i];
-    if (slot === undefined || this.slotSeq[i] !== seq || nowMs - this.storedAt[i]! > this.maxAgeMs) {
+    if (this.slotSeq[i] !== seq || nowMs - this.storedAt[i]! > this.maxAgeMs) {
       this.missing++;
       return false;
     }
@@ -118,11 +186,22 @@ export class RetransmissionBuffer {
       this.throttled++;
       return false;
     }
+    let slot: Buffer | undefined;
+    let length: number;
+    if (this.fetch) {
+      slot = fetchScratch;
+      length = this.fetch(seq, slot);
+    } else {
+      slot = this.slots[i];
+      length = this.slotLength[i]!;
+    }
+    if (slot === undefined || length < 12) {
+      this.missing++;
+      return false;
+    }
     this.resentAt[i] = nowMs;
-    const length = this.slotLength[i]!;
-    const rtx = this.rtxScratch;
-    if (rtx === undefined) this.sendFn(slot, length);
-    else this.sendFn(rtx, this.encapsulate(slot, length, rtx));
+    if (!this.rtx) this.sendFn(slot, length);
+    else this.sendFn(rtxScratch, this.encapsulate(slot, length, rtxScratch));
     this.retransmitted++;
     return true;
   }

@@ -20,6 +20,22 @@ export interface Layers {
 /** Where a Consumer's packets go: its transport. */
 export interface RtpSender {
   sendRtp(consumer: ConsumerEngine, packet: Buffer): void;
+  /**
+   * True when sendRtp reads the packet only during the call (it protects or copies it before
+   * returning): the Consumer then rewrites the Producer's packet in place instead of copying it.
+   */
+  readonly readsRtpDuringSendOnly?: boolean;
+}
+
+/** Source-to-output mappings remembered for retransmissions (one per simulcast switch). */
+const MAX_EPOCHS = 8;
+
+/** From `startSeq` on, output seq = source seq + seqOffset of encoding `encodingIdx`. */
+interface Epoch {
+  startSeq: number;
+  seqOffset: number;
+  tsOffset: number;
+  encodingIdx: number;
 }
 
 export interface ConsumerInit {
@@ -75,12 +91,16 @@ export class ConsumerEngine implements Handler {
   #lastSeq = 0;
   #lastTs = 0;
   #lastSentAt = 0;
+  readonly #epochs: Epoch[] = [];
+  readonly #inPlace: boolean;
+  readonly #outputSsrc: number;
   #closed = false;
 
   constructor(ctx: EngineContext, init: ConsumerInit, producer: ProducerEngine, sender: RtpSender) {
     this.#ctx = ctx;
     this.#producer = producer;
     this.#sender = sender;
+    this.#inPlace = sender.readsRtpDuringSendOnly === true;
     this.id = init.consumerId;
     this.producerId = init.producerId;
     this.kind = init.kind;
@@ -107,6 +127,7 @@ export class ConsumerEngine implements Handler {
             ? inspectVp9
             : undefined;
     const encoding = init.rtpParameters.encodings[0]!;
+    this.#outputSsrc = (encoding.ssrc ?? 0) >>> 0;
     const mode = parseScalabilityMode(encoding.scalabilityMode);
     this.#maxSpatialLayer =
       this.type === 'simulcast'
@@ -166,11 +187,13 @@ export class ConsumerEngine implements Handler {
     );
   }
 
-  /** Sends one packet of the Producer (already in router payload types and extension ids). */
-  sendRtp(source: RtpView, encodingIdx: number): void {
-    if (this.#closed || this.paused || this.producerPaused) return;
-    if (!this.#payloadTypes.has(source.payloadType)) return;
-    const now = Date.now();
+  /**
+   * Sends one packet of the Producer (already in router payload types and extension ids). Returns
+   * true when it rewrote `source` in place (the router puts the header back).
+   */
+  sendRtp(source: RtpView, encodingIdx: number, now: number = Date.now()): boolean {
+    if (this.#closed || this.paused || this.producerPaused) return false;
+    if (!this.#payloadTypes.has(source.payloadType)) return false;
     if (this.type === 'simulcast') {
       const target = this.#targetSpatialLayer(now);
       if (target !== this.#currentSpatialLayer && target >= 0) {
@@ -190,28 +213,36 @@ export class ConsumerEngine implements Handler {
           });
         }
       } else this.#pendingSpatialLayer = -1;
-      if (encodingIdx !== this.#currentSpatialLayer) return;
+      if (encodingIdx !== this.#currentSpatialLayer) return false;
     }
-    const packet = Buffer.from(source.buf.subarray(source.offset, source.offset + source.length));
-    const view = this.#view;
-    if (view.reset(packet) !== RtpError.Ok) return;
-    const encodings = this.rtpParameters.encodings!;
+    const inPlace = this.#inPlace && source.offset === 0 && source.length === source.buf.length;
+    let view: RtpView;
+    let packet: Buffer;
+    if (inPlace) {
+      view = source;
+      packet = source.buf;
+    } else {
+      packet = Buffer.from(source.buf.subarray(source.offset, source.offset + source.length));
+      view = this.#view;
+      if (view.reset(packet) !== RtpError.Ok) return false;
+    }
     if (this.type === 'pipe') {
       // Pipe consumers carry every encoding unchanged but for the SSRC.
-      const ssrc = encodings[encodingIdx]?.ssrc;
-      if (ssrc === undefined) return;
+      const ssrc = this.rtpParameters.encodings![encodingIdx]?.ssrc;
+      if (ssrc === undefined) return false;
       view.setSsrc(ssrc);
     } else {
-      this.#rewriteSequence(view, now);
-      view.setSsrc(encodings[0]!.ssrc!);
+      this.#rewriteSequence(view, now, encodingIdx);
+      view.setSsrc(this.#outputSsrc);
     }
     view.remapExtensionIds(this.#extensionIds);
     this.#packets++;
-    this.#bytes.add(packet.length, now);
+    this.#bytes.add(view.length, now);
     this.#sender.sendRtp(this, packet);
+    return inPlace;
   }
 
-  #rewriteSequence(view: RtpView, now: number): void {
+  #rewriteSequence(view: RtpView, now: number, encodingIdx: number): void {
     const ssrc = view.ssrc;
     if (ssrc !== this.#sourceSsrc) {
       if (this.#sourceSsrc !== -1) {
@@ -221,6 +252,14 @@ export class ConsumerEngine implements Handler {
         this.#tsOffset = (this.#lastTs + elapsed - view.timestamp) >>> 0;
       }
       this.#sourceSsrc = ssrc;
+      const epochs = this.#epochs;
+      if (epochs.length === MAX_EPOCHS) epochs.shift();
+      epochs.push({
+        startSeq: (view.sequenceNumber + this.#seqOffset) & 0xffff,
+        seqOffset: this.#seqOffset,
+        tsOffset: this.#tsOffset,
+        encodingIdx,
+      });
     }
     const seq = (view.sequenceNumber + this.#seqOffset) & 0xffff;
     const ts = (view.timestamp + this.#tsOffset) >>> 0;
@@ -229,6 +268,32 @@ export class ConsumerEngine implements Handler {
     this.#lastSeq = seq;
     this.#lastTs = ts;
     this.#lastSentAt = now;
+  }
+
+  /**
+   * Rebuilds into `out` the packet this Consumer sent with sequence number `seq`, from the
+   * Producer's packet store (retransmissions): its length, or -1 when it is no longer stored.
+   */
+  readRetransmission(seq: number, out: Buffer): number {
+    const epochs = this.#epochs;
+    for (let k = epochs.length - 1; k >= 0; k--) {
+      const epoch = epochs[k]!;
+      // The newest mapping that started at or before `seq`.
+      if (((seq - epoch.startSeq) & 0xffff) >= 0x8000) continue;
+      const length = this.#producer.readStoredPacket(
+        epoch.encodingIdx,
+        (seq - epoch.seqOffset) & 0xffff,
+        out,
+      );
+      const view = this.#view;
+      if (length < 0 || view.reset(out, 0, length) !== RtpError.Ok) return -1;
+      view.setSequenceNumber(seq);
+      view.setTimestamp((view.timestamp + epoch.tsOffset) >>> 0);
+      view.setSsrc(this.#outputSsrc);
+      view.remapExtensionIds(this.#extensionIds);
+      return length;
+    }
+    return -1;
   }
 
   /** A key frame of what this Consumer forwards: its current simulcast layer, else every stream. */

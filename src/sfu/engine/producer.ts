@@ -1,3 +1,4 @@
+import { RtpPacketStore } from '../../media/retransmission-buffer.js';
 import { buildPli } from '../../wire/rtp/rtcp.js';
 import { RtpError, RtpView } from '../../wire/rtp/rtp.js';
 import type { EngineContext, Handler } from './context.js';
@@ -22,11 +23,16 @@ interface InboundStream {
   bytes: RateCounter;
   lastPacketAt: number;
   lastKeyFrameRequestAt: number;
+  /** Video: the last packets as forwarded (router ids), shared by the consumers' retransmissions. */
+  store: RtpPacketStore | undefined;
 }
+
+/** Packets kept per video stream for consumers' retransmissions (2 s at 250 packets/s). */
+const STORED_PACKETS = 512;
 
 /** Who gets the packets a Producer receives: the router fans them out to Consumers and observers. */
 export interface ProducerSink {
-  onProducerRtp(producer: ProducerEngine, view: RtpView, encodingIdx: number): void;
+  onProducerRtp(producer: ProducerEngine, view: RtpView, encodingIdx: number, now: number): void;
   onProducerPause(producer: ProducerEngine, paused: boolean): void;
 }
 
@@ -69,6 +75,7 @@ export class ProducerEngine implements Handler {
   readonly #ssrcToStream = new Map<number, number>();
   readonly #view = new RtpView();
   #traceEventTypes: string[] = [];
+  #traceRtp = false;
   #closed = false;
 
   constructor(
@@ -127,6 +134,7 @@ export class ProducerEngine implements Handler {
         bytes: new RateCounter(),
         lastPacketAt: 0,
         lastKeyFrameRequestAt: 0,
+        store: this.kind === 'video' ? new RtpPacketStore(STORED_PACKETS) : undefined,
       };
     });
   }
@@ -156,7 +164,7 @@ export class ProducerEngine implements Handler {
     stream.bytes.add(view.length, now);
     stream.lastPacketAt = now;
     if (stream.packets === 1) this.#emitScores();
-    if (this.#traceEventTypes.includes('rtp')) {
+    if (this.#traceRtp) {
       this.#ctx.emit(this.id, 'trace', {
         type: 'rtp',
         timestamp: now,
@@ -168,7 +176,13 @@ export class ProducerEngine implements Handler {
     view.setSsrc(stream.mappedSsrc);
     view.setPayloadType(mappedPayloadType);
     view.remapExtensionIds(this.#extensionIds);
-    this.#sink.onProducerRtp(this, view, idx);
+    stream.store?.store(view);
+    this.#sink.onProducerRtp(this, view, idx, now);
+  }
+
+  /** Copies the stored packet `seq` of encoding `idx` (as forwarded, router ids) into `out`: its length, or -1. */
+  readStoredPacket(idx: number, seq: number, out: Buffer): number {
+    return this.streams[idx]?.store?.read(seq, out) ?? -1;
   }
 
   #streamOf(view: RtpView): number | undefined {
@@ -278,6 +292,7 @@ export class ProducerEngine implements Handler {
         this.#traceEventTypes = (data.types ?? []).filter((t): t is string =>
           TRACE_TYPES.includes(t as string),
         );
+        this.#traceRtp = this.#traceEventTypes.includes('rtp');
         return undefined;
       default:
         throw new Error(`unknown method ${method}`);

@@ -32,6 +32,8 @@ export class RouterEngine implements Handler, RouterLink {
   readonly #dataProducers = new Map<string, DataProducerEngine>();
   readonly #dataConsumersByProducer = new Map<string, Set<DataConsumerEngine>>();
   readonly #rtpObservers = new Map<string, RtpObserverEngine>();
+  /** The forwarded packet's header, put back after each consumer that rewrote it in place. */
+  #savedHeader = new Uint8Array(256);
 
   constructor(ctx: EngineContext, host: RouterHost, routerId: string, rtpCapabilities: RtpCapabilities) {
     this.#ctx = ctx;
@@ -130,13 +132,26 @@ export class RouterEngine implements Handler, RouterLink {
 
   // ProducerSink and DataSink: the fan-out.
 
-  onProducerRtp(producer: ProducerEngine, view: RtpView, encodingIdx: number): void {
-    for (const observer of this.#rtpObservers.values()) {
-      if (observer.producers.has(producer)) observer.onRtp(producer, view);
+  onProducerRtp(producer: ProducerEngine, view: RtpView, encodingIdx: number, now: number): void {
+    if (this.#rtpObservers.size > 0) {
+      for (const observer of this.#rtpObservers.values()) {
+        if (observer.producers.has(producer)) observer.onRtp(producer, view);
+      }
     }
     const consumers = this.#consumersByProducer.get(producer.id);
     if (!consumers) return;
-    for (const consumer of consumers) consumer.sendRtp(view, encodingIdx);
+    // Consumers on transports that protect the packet before returning rewrite the Producer's
+    // packet in place (no copy each); the header is put back after each of them.
+    const headerLength = view.headerLength;
+    const buf = view.buf;
+    const offset = view.offset;
+    if (headerLength > this.#savedHeader.length) this.#savedHeader = new Uint8Array(headerLength);
+    const saved = this.#savedHeader;
+    for (let i = 0; i < headerLength; i++) saved[i] = buf[offset + i]!;
+    for (const consumer of consumers) {
+      if (consumer.sendRtp(view, encodingIdx, now))
+        for (let i = 0; i < headerLength; i++) buf[offset + i] = saved[i]!;
+    }
   }
 
   onProducerPause(producer: ProducerEngine, paused: boolean): void {

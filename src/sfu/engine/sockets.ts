@@ -1,5 +1,6 @@
 import { createSocket, type Socket } from 'node:dgram';
-import { createServer, isIPv6, type Server } from 'node:net';
+import { type LookupOneOptions, lookup } from 'node:dns';
+import { createServer, isIP, isIPv6, type Server } from 'node:net';
 import type { TransportListenInfo } from './listen-info.js';
 
 export interface PortRange {
@@ -10,6 +11,20 @@ export interface PortRange {
 /** Errors that mean "this port is taken, try another one of the range". */
 const PORT_TAKEN = new Set(['EADDRINUSE', 'EACCES']);
 
+/**
+ * dgram's lookup for our sockets: sends go to IP literals (a peer's tuple), answered at once; the
+ * default dns.lookup costs a nextTick on every packet sent.
+ */
+const resolveIpLiteral = (
+  address: string,
+  options: LookupOneOptions,
+  callback: (error: NodeJS.ErrnoException | null, address: string, family: number) => void,
+): void => {
+  const family = isIP(address);
+  if (family !== 0) callback(null, address, family);
+  else lookup(address, options, callback);
+};
+
 function bindUdpOnce(info: TransportListenInfo, port: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const socket = createSocket({
@@ -19,6 +34,7 @@ function bindUdpOnce(info: TransportListenInfo, port: number): Promise<Socket> {
       ipv6Only: Boolean(info.flags?.ipv6Only) && isIPv6(info.ip),
       recvBufferSize: info.recvBufferSize || undefined,
       sendBufferSize: info.sendBufferSize || undefined,
+      lookup: resolveIpLiteral,
     });
     const onError = (error: Error) => {
       try {
@@ -86,23 +102,37 @@ export function listenTcp(info: TransportListenInfo, defaultRange: PortRange): P
   return bindInRange(info, defaultRange, listenTcpOnce);
 }
 
-/** Sliding one-second byte counter for the *Bitrate fields of stats. */
+const RATE_BUCKET_MS = 100;
+const RATE_BUCKETS = 10;
+
+/**
+ * One-second byte counter for the *Bitrate fields of stats: ten 100 ms buckets, so counting a
+ * packet (once per packet per counter on the forwarding path) allocates nothing.
+ */
 export class RateCounter {
   total = 0;
-  #window: { at: number; bytes: number }[] = [];
+  readonly #bytes = new Float64Array(RATE_BUCKETS);
+  /** Which 100 ms interval (now / 100) each bucket holds. */
+  readonly #interval = new Float64Array(RATE_BUCKETS).fill(-1);
 
   add(bytes: number, now = Date.now()): void {
     this.total += bytes;
-    this.#window.push({ at: now, bytes });
-    if (this.#window.length > 4096) this.#window.splice(0, 2048);
+    const interval = Math.floor(now / RATE_BUCKET_MS);
+    const i = interval % RATE_BUCKETS;
+    if (this.#interval[i] !== interval) {
+      this.#interval[i] = interval;
+      this.#bytes[i] = bytes;
+    } else this.#bytes[i]! += bytes;
   }
 
   /** Bits per second over the last second. */
   rate(now = Date.now()): number {
-    const since = now - 1000;
-    while (this.#window.length > 0 && this.#window[0]!.at < since) this.#window.shift();
+    const current = Math.floor(now / RATE_BUCKET_MS);
     let bytes = 0;
-    for (const entry of this.#window) bytes += entry.bytes;
+    for (let i = 0; i < RATE_BUCKETS; i++) {
+      const interval = this.#interval[i]!;
+      if (interval > current - RATE_BUCKETS && interval <= current) bytes += this.#bytes[i]!;
+    }
     return bytes * 8;
   }
 }

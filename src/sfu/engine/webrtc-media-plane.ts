@@ -284,12 +284,15 @@ class EndpointMediaPlane implements WebRtcMediaPlane {
       const rtxSsrc = params.encodings?.[0]?.rtx?.ssrc;
       const counters = this.#counters;
       const endpoint = this.endpoint;
+      const consumer = found;
       buffer = new RetransmissionBuffer({
         maxPackets: this.#retransmissionPackets,
         rtx:
           rtxCodec && rtxSsrc !== undefined
             ? { ssrc: rtxSsrc, payloadType: rtxCodec.payloadType }
             : undefined,
+        // The bytes come from the Producer's packet store (one copy for all its consumers).
+        fetch: (seq, out) => consumer.readRetransmission(seq, out),
         send: (buf, length) => {
           counters.retransmitted++;
           endpoint.sendRtp(buf.subarray(0, length));

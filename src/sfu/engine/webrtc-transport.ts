@@ -190,6 +190,9 @@ export class WebRtcTransportEngine extends TransportEngine {
     this.#mediaPlane?.receive(data, tuple, reply);
   }
 
+  /** The media plane protects (copies) each packet before sendRtp returns. */
+  readonly readsRtpDuringSendOnly = true;
+
   override sendRtp(_consumer: ConsumerEngine, packet: Buffer): void {
     if (!this.#mediaPlane) return;
     this.rtpSendBytes.add(packet.length);

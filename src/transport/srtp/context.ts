@@ -46,6 +46,26 @@ const SRTCP_E_FLAG = 0x80000000;
 const SRTCP_INDEX_MASK = 0x7fffffff;
 const SLAB_SIZE = 256 * 1024;
 
+/**
+ * Where protect* outputs are carved from, shared by every context of the process: an SFU worker
+ * holds two contexts per transport, and a slab each would cost each transport up to 256 KB of
+ * memory once written. A full slab is replaced, never reused: earlier outputs (e.g. queued in a
+ * socket) keep the old one alive until they are garbage.
+ */
+let slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
+let slabUsed = 0;
+
+function allocate(length: number): Buffer {
+  if (length > SLAB_SIZE / 8) return Buffer.allocUnsafe(length);
+  if (slabUsed + length > SLAB_SIZE) {
+    slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
+    slabUsed = 0;
+  }
+  const out = slab.subarray(slabUsed, slabUsed + length);
+  slabUsed += (length + 7) & ~7;
+  return out;
+}
+
 /** Per-SSRC state: RTP highest index (ROC·2^16 + s_l), replay windows, IVs with SSRC mixed in. */
 class SsrcState {
   readonly rtpReplay = new ReplayWindow();
@@ -114,7 +134,7 @@ function rtpHeaderLength(pkt: Buffer, limit: number): number {
 /**
  * One direction of SRTP + SRTCP (RFC 3711, RFC 7714): protect with the local master key, or
  * unprotect with the remote one. Per packet: one cipher object (GCM), or one AES-CTR cipher and
- * one HMAC (AES-CM). Outputs of protect* are carved from a shared slab (no per-packet pool churn);
+ * one HMAC (AES-CM). Outputs of protect* are carved from a slab shared by all contexts (no per-packet pool churn);
  * unprotect* decrypt in place and return a view over the input buffer.
  */
 export class SrtpContext {
@@ -144,8 +164,6 @@ export class SrtpContext {
   private readonly scratchState: SsrcState;
   private readonly rocBytes = Buffer.alloc(4);
   private readonly rtcpAad = Buffer.alloc(12);
-  private slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
-  private slabUsed = 0;
 
   constructor(options: SrtpContextOptions) {
     this.profile = SRTP_PROFILES[options.profile];
@@ -225,7 +243,7 @@ export class SrtpContext {
     const headerLength = header.length;
     const len = headerLength + payload.length;
     const tagLength = this.profile.rtpTagLength;
-    const out = this.allocate(len + tagLength);
+    const out = allocate(len + tagLength);
     out.set(header, 0);
     const iv = this.setRtpIv(state.rtpIv, index);
     if (this.profile.aead) {
@@ -303,7 +321,7 @@ export class SrtpContext {
     state.rtcpSendIndex = state.rtcpSendIndex >= SRTCP_INDEX_MASK ? 1 : state.rtcpSendIndex + 1;
     const index = state.rtcpSendIndex;
     const tagLength = this.profile.rtcpTagLength;
-    const out = this.allocate(len + 4 + tagLength);
+    const out = allocate(len + 4 + tagLength);
     out.set(pkt.subarray(0, 8), 0);
     const iv = this.setRtcpIv(state.rtcpIv, index);
     const eIndex = (SRTCP_E_FLAG | index) >>> 0;
@@ -460,18 +478,6 @@ export class SrtpContext {
     const state = new SsrcState(ssrc, this.rtpSalt, this.rtcpSalt, this.ivLength);
     this.ssrcs.set(ssrc, state);
     return state;
-  }
-
-  private allocate(length: number): Buffer {
-    if (length > SLAB_SIZE / 8) return Buffer.allocUnsafe(length);
-    if (this.slabUsed + length > SLAB_SIZE) {
-      // Earlier outputs keep the old slab alive until they are garbage.
-      this.slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
-      this.slabUsed = 0;
-    }
-    const out = this.slab.subarray(this.slabUsed, this.slabUsed + length);
-    this.slabUsed += (length + 7) & ~7;
-    return out;
   }
 
   private fail(code: SrtpErrorCode): SrtpErrorCode {
