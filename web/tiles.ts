@@ -7,6 +7,11 @@ export function formatBitrate(bps: number): string {
   return `${Math.round(bps)} b/s`;
 }
 
+/** Loss in percent: one decimal below 10 %. */
+export function formatLoss(percent: number): string {
+  return percent < 10 ? `${percent.toFixed(1)} %` : `${Math.round(percent)} %`;
+}
+
 export interface Tile {
   readonly element: HTMLElement;
   readonly video: HTMLVideoElement;
@@ -15,6 +20,8 @@ export interface Tile {
   /** No picture to show (camera off or no video track): the initial stands in. */
   setVideoOff(off: boolean): void;
   setMicOff(off: boolean): void;
+  /** The participant is the active speaker. */
+  setSpeaking(speaking: boolean): void;
 }
 
 function el<K extends keyof HTMLElementTagNameMap>(
@@ -28,9 +35,22 @@ function el<K extends keyof HTMLElementTagNameMap>(
   return node;
 }
 
+export interface TileOptions {
+  /** `data-peer-id`: the participant's peer id, 'local', or '<peer id>:screen' for a screen share. */
+  id: string;
+  name: string;
+  stream: MediaStream;
+  local: boolean;
+  /** A screen share: shown whole (not cropped), never mirrored, no connection readout. */
+  screen?: boolean;
+}
+
 /** A video tile with a name and, for remote peers, a live connection readout. */
-export function createTile(opts: { id: string; name: string; stream: MediaStream; local: boolean }): Tile {
-  const element = el('figure', opts.local ? 'tile local' : 'tile');
+export function createTile(opts: TileOptions): Tile {
+  const element = el(
+    'figure',
+    ['tile', opts.local ? 'local' : '', opts.screen ? 'screen' : ''].join(' ').trim(),
+  );
   element.dataset.peerId = opts.id;
   const video = el('video', 'tile-video');
   video.autoplay = true;
@@ -51,10 +71,13 @@ export function createTile(opts: { id: string; name: string; stream: MediaStream
   const mode = el('span', 'badge mode', '');
   mode.hidden = true;
   const type = el('span', 'badge', '…');
-  const rtt = el('span', 'metric');
-  const rate = el('span', 'metric');
-  if (!opts.local) {
-    info.append(mode, type, rtt, rate);
+  const quality = el('span', 'quality');
+  quality.hidden = true;
+  const rtt = el('span', 'metric rtt');
+  const loss = el('span', 'metric loss');
+  const rate = el('span', 'metric rate');
+  if (!opts.local && !opts.screen) {
+    info.append(quality, mode, type, rtt, loss, rate);
     caption.append(info);
   }
   element.append(video, avatar, caption);
@@ -67,6 +90,9 @@ export function createTile(opts: { id: string; name: string; stream: MediaStream
     },
     setMicOff(off) {
       micOff.hidden = !off;
+    },
+    setSpeaking(speaking) {
+      element.classList.toggle('speaking', speaking);
     },
     setState(state) {
       element.dataset.state = state;
@@ -82,8 +108,14 @@ export function createTile(opts: { id: string; name: string; stream: MediaStream
       type.textContent = candidateType ?? stats?.connectionState ?? '…';
       type.dataset.type = candidateType ?? '';
       element.dataset.candidateType = candidateType ?? '';
-      rtt.textContent =
-        pair?.currentRoundTripTimeMs !== undefined ? `${Math.round(pair.currentRoundTripTimeMs)} ms` : '';
+      rtt.textContent = stats?.rttMs !== undefined ? `${Math.round(stats.rttMs)} ms` : '';
+      loss.textContent = stats ? `${formatLoss(stats.lossPercent)} loss` : '';
+      // Good, fair or poor from loss and RTT: a coloured dot with the word for screen readers.
+      quality.hidden = stats === undefined;
+      quality.dataset.quality = stats?.quality ?? '';
+      quality.title = stats ? `connection ${stats.quality}` : '';
+      quality.setAttribute('aria-label', quality.title);
+      element.dataset.quality = stats?.quality ?? '';
       rate.textContent = stats
         ? `↓ ${formatBitrate(stats.inboundBitrate)} ↑ ${formatBitrate(stats.outboundBitrate)}`
         : '';

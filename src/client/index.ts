@@ -7,8 +7,10 @@ export {
 } from './candidates.js';
 export { Emitter, type Listener } from './emitter.js';
 export { P2PMesh, type P2PMeshOptions, type SignalPayload } from './p2p-mesh.js';
-export { type ControlMessage, PeerLink, type PeerLinkOptions } from './peer-link.js';
+export { type ControlMessage, MAX_CHAT_BYTES, PeerLink, type PeerLinkOptions } from './peer-link.js';
 export {
+  type ChatMessage,
+  MAX_CHAT_LENGTH,
   type MediaKind,
   type Participant,
   type ParticipantConnectionState,
@@ -19,7 +21,14 @@ export {
   type TurnTransport,
   turnTransportOf,
 } from './room.js';
-export { DEFAULT_SIMULCAST_ENCODINGS, SfuSession, type SfuSessionOptions } from './sfu-session.js';
+export {
+  CHAT_LABEL,
+  DEFAULT_SIMULCAST_ENCODINGS,
+  layerForHeight,
+  type MediaSource,
+  SfuSession,
+  type SfuSessionOptions,
+} from './sfu-session.js';
 export {
   SignalingClient,
   type SignalingClientOptions,
@@ -33,7 +42,9 @@ export {
 } from './signaling-client.js';
 export {
   type CandidateType,
+  type ConnectionQuality,
   type ConnectionStats,
+  connectionQuality,
   type SelectedCandidatePair,
   sampleConnectionStats,
   statsFromReports,

@@ -12,7 +12,8 @@ export interface P2PMeshOptions {
   connectTimeoutMs: number;
   sendSignal(to: string, signal: SignalPayload): Promise<void>;
   onControl(peerId: string, message: ControlMessage): void;
-  onTrack(peerId: string, track: MediaStreamTrack): void;
+  onTrack(peerId: string, track: MediaStreamTrack, streamId: string | undefined): void;
+  onChat(peerId: string, data: string): void;
   onStateChange(peerId: string, state: RTCPeerConnectionState): void;
 }
 
@@ -21,7 +22,8 @@ export class P2PMesh {
   readonly #options: P2PMeshOptions;
   readonly #links = new Map<string, PeerLink>();
   #localStream: MediaStream | null = null;
-  #control: ControlMessage | null = null;
+  #screenStream: MediaStream | null = null;
+  readonly #control = new Map<ControlMessage['type'], ControlMessage>();
 
   constructor(options: P2PMeshOptions) {
     this.#options = options;
@@ -50,12 +52,14 @@ export class P2PMesh {
       connectTimeoutMs: options.connectTimeoutMs,
       sendSignal: (signal) => options.sendSignal(peerId, signal),
       onControl: (message) => options.onControl(peerId, message),
-      onTrack: (track) => options.onTrack(peerId, track),
+      onTrack: (track, streamId) => options.onTrack(peerId, track, streamId),
+      onChat: (data) => options.onChat(peerId, data),
       onStateChange: (state) => options.onStateChange(peerId, state),
     });
     this.#links.set(peerId, link);
     link.setLocalStream(this.#localStream);
-    if (this.#control) link.sendControl(this.#control);
+    link.setScreenStream(this.#screenStream);
+    for (const message of this.#control.values()) link.sendControl(message);
     return link;
   }
 
@@ -74,10 +78,23 @@ export class P2PMesh {
     for (const link of this.#links.values()) link.setLocalStream(stream);
   }
 
+  /** Sends a screen share on every link (and later links) as a track of its own; null stops it. */
+  setScreenStream(stream: MediaStream | null): void {
+    this.#screenStream = stream;
+    // Said before the track is added, so the others know the new stream is a screen.
+    this.broadcastControl({ type: 'screen', streamId: stream?.id ?? null });
+    for (const link of this.#links.values()) link.setScreenStream(stream);
+  }
+
   /** Tells every peer (and later ones) our state, e.g. what we muted. */
   broadcastControl(message: ControlMessage): void {
-    this.#control = message;
+    this.#control.set(message.type, message);
     for (const link of this.#links.values()) link.sendControl(message);
+  }
+
+  /** Sends a chat message (JSON text) to every peer; links still connecting send it once open. */
+  broadcastChat(data: string): void {
+    for (const link of this.#links.values()) link.sendChat(data);
   }
 
   /** Restarts ICE on links that are not connected, e.g. after the signaling socket came back. */

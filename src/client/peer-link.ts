@@ -20,27 +20,42 @@ export interface PeerLinkOptions {
   sendSignal(signal: Pick<SignalData, 'description' | 'candidate'>): Promise<void>;
   /** What the remote says about its own state on the control channel. */
   onControl(message: ControlMessage): void;
-  onTrack(track: MediaStreamTrack): void;
+  /** A remote track, with the id of the stream the sender put it in (tells camera from screen). */
+  onTrack(track: MediaStreamTrack, streamId: string | undefined): void;
+  /** A message on the chat channel (a string of at most MAX_CHAT_BYTES). */
+  onChat(data: string): void;
   onStateChange(state: RTCPeerConnectionState): void;
 }
 
-/** Peer-to-peer state that needs no server: today, whether the sender muted audio or video. */
-export interface ControlMessage {
-  type: 'mute';
-  audio: boolean;
-  video: boolean;
-}
+/**
+ * Peer-to-peer state that needs no server: what the sender muted, and which of its streams is
+ * a screen share (null: none).
+ */
+export type ControlMessage =
+  | { type: 'mute'; audio: boolean; video: boolean }
+  | { type: 'screen'; streamId: string | null };
+
+/** Longest chat message (JSON) a link sends or accepts. */
+export const MAX_CHAT_BYTES = 16 * 1024;
+/** Chat messages kept while the chat channel is not open yet; older ones are dropped. */
+const MAX_QUEUED_CHAT = 100;
 
 function parseControl(data: unknown): ControlMessage | undefined {
   if (typeof data !== 'string' || data.length > 1024) return undefined;
   try {
-    const message = JSON.parse(data) as Partial<ControlMessage>;
+    const message = JSON.parse(data) as Record<string, unknown> | null;
     if (
       message?.type === 'mute' &&
       typeof message.audio === 'boolean' &&
       typeof message.video === 'boolean'
     ) {
       return { type: 'mute', audio: message.audio, video: message.video };
+    }
+    if (
+      message?.type === 'screen' &&
+      (message.streamId === null || (typeof message.streamId === 'string' && message.streamId.length <= 256))
+    ) {
+      return { type: 'screen', streamId: message.streamId };
     }
   } catch {
     // Not ours; ignore.
@@ -69,9 +84,15 @@ export class PeerLink {
   readonly #options: PeerLinkOptions;
   readonly #senders = new Map<MediaStreamTrack, RTCRtpSender>();
   #localStream: MediaStream | null = null;
+  #screenStream: MediaStream | null = null;
+  #screenSender: RTCRtpSender | null = null;
   /** Negotiated (id 0) on both ends, so opening it needs no in-band handshake. */
   #control: RTCDataChannel | null = null;
-  #controlState: ControlMessage | null = null;
+  /** The latest message of each type, sent again whenever the channel (re)opens. */
+  readonly #controlState = new Map<ControlMessage['type'], ControlMessage>();
+  /** Negotiated (id 1): chat messages, ordered and reliable. */
+  #chat: RTCDataChannel | null = null;
+  readonly #chatQueue: string[] = [];
   /** True until the initial offer has been seen (non-initiator only). */
   #waitingForFirstOffer: boolean;
   #firstOfferTimer: ReturnType<typeof setTimeout> | null = null;
@@ -92,7 +113,7 @@ export class PeerLink {
     this.pc = new RTCPeerConnection(options.configuration);
     this.pc.onnegotiationneeded = () => void this.#negotiate();
     this.pc.onicecandidate = ({ candidate }) => this.#onLocalCandidate(candidate);
-    this.pc.ontrack = ({ track }) => options.onTrack(track);
+    this.pc.ontrack = ({ track, streams }) => options.onTrack(track, streams[0]?.id);
     this.pc.onconnectionstatechange = () => this.#onConnectionState();
     // The non-initiator adds nothing (tracks, control channel) until the first offer arrives.
     this.#waitingForFirstOffer = !options.initiator;
@@ -105,8 +126,25 @@ export class PeerLink {
 
   /** Tells the peer our state; sent now if the control channel is open, else when it opens. */
   sendControl(message: ControlMessage): void {
-    this.#controlState = message;
+    this.#controlState.set(message.type, message);
     if (this.#control?.readyState === 'open') this.#control.send(JSON.stringify(message));
+  }
+
+  /** Sends a chat message (JSON text) now, or when the chat channel opens. */
+  sendChat(data: string): void {
+    if (data.length > MAX_CHAT_BYTES) throw new RangeError('chat message too long');
+    if (this.#chat?.readyState === 'open') {
+      this.#chat.send(data);
+      return;
+    }
+    this.#chatQueue.push(data);
+    if (this.#chatQueue.length > MAX_QUEUED_CHAT) this.#chatQueue.shift();
+  }
+
+  /** Sends this screen-share stream's video as a track of its own (null: stop sharing). */
+  setScreenStream(stream: MediaStream | null): void {
+    this.#screenStream = stream;
+    if (!this.#waitingForFirstOffer) this.#syncScreen();
   }
 
   /** ICE restarts this link has made, for whatever reason. */
@@ -155,9 +193,10 @@ export class PeerLink {
     this.pc.onicecandidate = null;
     this.pc.ontrack = null;
     this.pc.onconnectionstatechange = null;
-    if (this.#control) {
-      this.#control.onopen = null;
-      this.#control.onmessage = null;
+    for (const channel of [this.#control, this.#chat]) {
+      if (!channel) continue;
+      channel.onopen = null;
+      channel.onmessage = null;
     }
     this.pc.close();
   }
@@ -165,15 +204,42 @@ export class PeerLink {
   #syncSenders(): void {
     const tracks = this.#localStream?.getTracks() ?? [];
     const keep = new Set(tracks);
+    const freed: RTCRtpSender[] = [];
     for (const [track, sender] of this.#senders) {
       if (keep.has(track)) continue;
-      this.pc.removeTrack(sender);
+      freed.push(sender);
       this.#senders.delete(track);
     }
     for (const track of tracks) {
+      if (this.#senders.has(track)) continue;
+      // A new track of a kind we were sending (another camera or microphone) takes the old
+      // sender's place: replaceTrack needs no renegotiation.
+      const reuse = freed.findIndex((sender) => sender.track?.kind === track.kind);
+      if (reuse >= 0) {
+        const [sender] = freed.splice(reuse, 1);
+        this.#senders.set(track, sender!);
+        sender!.replaceTrack(track).catch((err) => {
+          if (!this.#closed) console.warn(`tureen: replaceTrack to ${this.peerId} failed`, err);
+        });
+        continue;
+      }
       // addTrack reuses a transceiver of the same kind that the remote offer created.
-      if (!this.#senders.has(track)) this.#senders.set(track, this.pc.addTrack(track, this.#localStream!));
+      this.#senders.set(track, this.pc.addTrack(track, this.#localStream!));
     }
+    for (const sender of freed) this.pc.removeTrack(sender);
+  }
+
+  #syncScreen(): void {
+    const track = this.#screenStream?.getVideoTracks()[0] ?? null;
+    if (this.#screenSender && track) {
+      if (this.#screenSender.track !== track) void this.#screenSender.replaceTrack(track).catch(() => {});
+      return;
+    }
+    if (this.#screenSender) {
+      this.pc.removeTrack(this.#screenSender);
+      this.#screenSender = null;
+    }
+    if (track) this.#screenSender = this.pc.addTrack(track, this.#screenStream!);
   }
 
   #stopWaiting(): void {
@@ -183,18 +249,27 @@ export class PeerLink {
     this.#firstOfferTimer = null;
     this.#openControl();
     this.#syncSenders();
+    this.#syncScreen();
   }
 
   #openControl(): void {
     const channel = this.pc.createDataChannel('tureen-control', { negotiated: true, id: 0 });
     channel.onopen = () => {
-      if (this.#controlState) channel.send(JSON.stringify(this.#controlState));
+      for (const message of this.#controlState.values()) channel.send(JSON.stringify(message));
     };
     channel.onmessage = ({ data }) => {
       const message = parseControl(data);
       if (message) this.#options.onControl(message);
     };
     this.#control = channel;
+    const chat = this.pc.createDataChannel('tureen-chat', { negotiated: true, id: 1 });
+    chat.onopen = () => {
+      for (const data of this.#chatQueue.splice(0)) chat.send(data);
+    };
+    chat.onmessage = ({ data }) => {
+      if (typeof data === 'string' && data.length <= MAX_CHAT_BYTES) this.#options.onChat(data);
+    };
+    this.#chat = chat;
   }
 
   async #negotiate(): Promise<void> {

@@ -2,14 +2,14 @@ import type { IceServer, JoinResponseData, Permissions, RoomMode } from '../sign
 import type { CandidateFilter } from './candidates.js';
 import { Emitter } from './emitter.js';
 import { P2PMesh } from './p2p-mesh.js';
-import { SfuSession } from './sfu-session.js';
+import { type MediaSource, SfuSession } from './sfu-session.js';
 import {
   SignalingClient,
   type SignalingClientOptions,
   type SignalingNotificationEvent,
   type SignalingState,
 } from './signaling-client.js';
-import { type ConnectionStats, sampleConnectionStats } from './stats.js';
+import { type ConnectionQuality, type ConnectionStats, sampleConnectionStats } from './stats.js';
 
 export interface RoomOptions {
   /** Shown to the others; default: the token's name claim. */
@@ -38,17 +38,46 @@ export interface RoomOptions {
 export type MediaKind = 'audio' | 'video';
 export type ParticipantConnectionState = RTCPeerConnectionState;
 
+/** Longest chat message `sendChat` takes, in UTF-16 code units. */
+export const MAX_CHAT_LENGTH = 4000;
+
+export interface ChatMessage {
+  /** Who wrote it (our own peer id for messages we sent). */
+  peerId: string;
+  displayName: string;
+  text: string;
+  /** When the sender sent it (ms since the epoch, the sender's clock). */
+  timestamp: number;
+  /** True for our own messages (sendChat emits them too). */
+  local: boolean;
+}
+
 export interface Participant {
   readonly peerId: string;
   readonly displayName: string;
-  /** The participant's media; tracks are added as they arrive. */
+  /** The participant's camera and microphone; tracks are added as they arrive. */
   readonly stream: MediaStream;
+  /** The participant's screen share: one video track while sharing, empty otherwise. */
+  readonly screenStream: MediaStream;
   connectionState: ParticipantConnectionState;
   /** What the participant says it muted (a muted track still sends silence or black). */
   muted: Record<MediaKind, boolean>;
   /** The latest stats sample, refreshed every `statsIntervalMs`. */
   stats: ConnectionStats | undefined;
+  /** From the latest sample's loss and RTT; 'good' until measured. */
+  quality: ConnectionQuality;
 }
+
+/** A remote track and what it carries (P2P: decided by the stream the sender put it in). */
+interface RemoteTrack {
+  track: MediaStreamTrack;
+  streamId: string | undefined;
+  /** Known for SFU consumers (appData.source); P2P tracks are matched against the screen stream id. */
+  source: MediaSource | undefined;
+}
+
+/** Audio at or above this RMS level (about -34 dBFS) over a stats interval counts as speech (P2P). */
+const SPEECH_RMS = 0.02;
 
 export type RoomCloseReason = 'left' | 'signaling-lost';
 
@@ -64,8 +93,19 @@ export interface RoomEvents {
   signalingStateChanged: SignalingState;
   /** An `auto` room switched between P2P (two peers) and the SFU (three or more). */
   modeChanged: RoomMode;
-  /** SFU rooms: the participant the server hears speaking loudest now. */
+  /**
+   * Who speaks now (possibly our own peer id): in SFU rooms the server's dominant speaker, in
+   * P2P rooms the loudest remote audio over the last stats interval.
+   */
   activeSpeaker: { peerId: string };
+  /** The participant started or stopped sharing a screen (`participant.screenStream`). */
+  screenShareChanged: Participant;
+  /** A chat message, from someone else or (`local`) from us. */
+  chat: ChatMessage;
+  /** The participant's connection quality changed (from loss and RTT). */
+  connectionQuality: { participant: Participant; quality: ConnectionQuality };
+  /** SFU rooms: the simulcast layers the server now forwards of `peerId`'s video (null: none). */
+  layersChanged: { peerId: string; spatialLayer: number | null; temporalLayer: number | null };
   /** Something failed in the background (e.g. an SFU request); the room carries on. */
   error: unknown;
   closed: { reason: RoomCloseReason };
@@ -120,6 +160,12 @@ export class Room extends Emitter<RoomEvents> {
   #mesh: P2PMesh | null = null;
   #sfu: SfuSession | null = null;
   #localStream: MediaStream | null = null;
+  #screenStream: MediaStream | null = null;
+  /** Each participant's live remote tracks, in arrival order. */
+  readonly #remoteTracks = new Map<string, RemoteTrack[]>();
+  /** P2P: the stream id each participant says its screen share is in. */
+  readonly #screenStreamIds = new Map<string, string | null>();
+  #activeSpeaker: string | null = null;
   #statsTimer: ReturnType<typeof setInterval> | null = null;
   #sampling = false;
   #closed = false;
@@ -206,6 +252,21 @@ export class Room extends Emitter<RoomEvents> {
     return this.#localStream;
   }
 
+  /** Our screen share while sharing (publishScreen), else null. */
+  get screenStream(): MediaStream | null {
+    return this.#screenStream;
+  }
+
+  /** Who speaks now (see the 'activeSpeaker' event); null until someone has. */
+  get activeSpeaker(): string | null {
+    return this.#activeSpeaker;
+  }
+
+  /** P2P rooms: the mesh of peer connections; null in SFU rooms. */
+  get p2p(): P2PMesh | null {
+    return this.#mesh;
+  }
+
   /** SFU rooms: the mediasoup-client session (device, transports); null in P2P rooms. */
   get sfu(): SfuSession | null {
     return this.#sfu;
@@ -223,6 +284,71 @@ export class Room extends Emitter<RoomEvents> {
     for (const track of stream.getTracks()) track.enabled = !this.#muted[track.kind as MediaKind];
     this.#mesh?.setLocalStream(stream);
     this.#sfu?.setLocalStream(stream);
+  }
+
+  /**
+   * Sends a new camera or microphone track in place of the one of its kind (e.g. another
+   * device): RTCRtpSender.replaceTrack / producer.replaceTrack, no renegotiation. The new track
+   * takes the old one's place in `localStream`; the caller owns both and stops the old one.
+   */
+  replaceTrack(track: MediaStreamTrack): void {
+    if (this.#closed) throw new Error('room is closed');
+    const stream = this.#localStream;
+    if (!stream) throw new Error('nothing published');
+    for (const old of stream.getTracks())
+      if (old.kind === track.kind && old !== track) stream.removeTrack(old);
+    if (!stream.getTracks().includes(track)) stream.addTrack(track);
+    this.publish(stream);
+  }
+
+  /**
+   * Shares a screen: `stream` or, by default, what getDisplayMedia offers. Others see it as a
+   * participant's `screenStream` ('screenShareChanged'). Stops by itself when the user ends the
+   * capture from the browser's own controls.
+   */
+  async publishScreen(stream?: MediaStream): Promise<MediaStream> {
+    if (this.#closed) throw new Error('room is closed');
+    if (!this.permissions.publish) throw new Error('this token may not publish');
+    const screen = stream ?? (await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false }));
+    const track = screen.getVideoTracks()[0];
+    if (!track) throw new Error('no video track to share');
+    if (this.#screenStream && this.#screenStream !== screen) this.unpublishScreen();
+    this.#screenStream = screen;
+    track.addEventListener('ended', () => {
+      if (this.#screenStream === screen) this.unpublishScreen();
+    });
+    this.#mesh?.setScreenStream(screen);
+    void this.#sfu?.setScreenStream(screen);
+    return screen;
+  }
+
+  /** Stops sharing the screen and stops its tracks. */
+  unpublishScreen(): void {
+    const screen = this.#screenStream;
+    if (!screen) return;
+    this.#screenStream = null;
+    this.#mesh?.setScreenStream(null);
+    void this.#sfu?.setScreenStream(null);
+    for (const track of screen.getTracks()) track.stop();
+  }
+
+  /** Sends a chat message to everyone in the room (P2P: a data channel per link; SFU: a data producer). */
+  sendChat(text: string): ChatMessage {
+    if (this.#closed) throw new Error('room is closed');
+    if (text.length === 0 || text.length > MAX_CHAT_LENGTH)
+      throw new RangeError(`a chat message has 1 to ${MAX_CHAT_LENGTH} characters`);
+    const message: ChatMessage = {
+      peerId: this.#localPeerId,
+      displayName: this.#options.displayName ?? this.#localPeerId,
+      text,
+      timestamp: Date.now(),
+      local: true,
+    };
+    const data = JSON.stringify({ type: 'chat', text, ts: message.timestamp });
+    this.#mesh?.broadcastChat(data);
+    this.#sfu?.sendChat(data);
+    this.emit('chat', message);
+    return message;
   }
 
   /** Stops sending everything (the tracks themselves stay live; the caller owns them). */
@@ -278,6 +404,14 @@ export class Room extends Emitter<RoomEvents> {
     await this.#sfu?.setPreferredLayers(peerId, spatialLayer, temporalLayer);
   }
 
+  /**
+   * SFU rooms: `peerId`'s video is shown `height` device pixels tall; receive the simulcast layer
+   * that fits (asks the server only when that layer changes). Does nothing in P2P rooms.
+   */
+  async setPreferredVideoSize(peerId: string, height: number): Promise<void> {
+    await this.#sfu?.setPreferredVideoSize(peerId, height);
+  }
+
   /** Restarts ICE on every connection (e.g. after the device changed networks). */
   restartIce(): void {
     this.#sfu?.restartIce();
@@ -302,11 +436,21 @@ export class Room extends Emitter<RoomEvents> {
       onControl: (peerId, message) => {
         const participant = this.#participants.get(peerId);
         if (!participant) return;
+        if (message.type === 'screen') {
+          const previous = this.#screenStreamIds.get(peerId) ?? null;
+          if (previous === message.streamId) return;
+          this.#screenStreamIds.set(peerId, message.streamId);
+          // The old share's tracks are done, even if the sender's renegotiation has not said so.
+          if (previous !== null) this.#dropRemoteTracks(peerId, (r) => r.streamId === previous);
+          this.#updateRemoteStreams(participant);
+          return;
+        }
         if (participant.muted.audio === message.audio && participant.muted.video === message.video) return;
         participant.muted = { audio: message.audio, video: message.video };
         this.emit('participantMuteChanged', participant);
       },
-      onTrack: (peerId, track) => this.#onTrack(peerId, track),
+      onTrack: (peerId, track, streamId) => this.#onTrack(peerId, track, streamId, undefined),
+      onChat: (peerId, data) => this.#onChat(peerId, data),
       onStateChange: (peerId, state) => {
         const participant = this.#participants.get(peerId);
         if (!participant) return;
@@ -323,8 +467,15 @@ export class Room extends Emitter<RoomEvents> {
       iceServers: this.#configuration.iceServers ?? [],
       iceTransportPolicy: this.#configuration.iceTransportPolicy ?? 'all',
       ...(this.#options.simulcast !== undefined ? { simulcast: this.#options.simulcast } : {}),
-      onTrack: (peerId, track) => this.#onTrack(peerId, track),
-      onTrackEnded: (peerId, track) => this.#participants.get(peerId)?.stream.removeTrack(track),
+      onTrack: (peerId, track, source) => this.#onTrack(peerId, track, undefined, source),
+      onTrackEnded: (peerId, track) => {
+        this.#dropRemoteTracks(peerId, (r) => r.track === track);
+        const participant = this.#participants.get(peerId);
+        if (participant) this.#updateRemoteStreams(participant);
+      },
+      onChat: (peerId, data) => this.#onChat(peerId, data),
+      onLayersChanged: (peerId, spatialLayer, temporalLayer) =>
+        this.emit('layersChanged', { peerId, spatialLayer, temporalLayer }),
       onRemotePaused: (peerId, kind, paused) => {
         const participant = this.#participants.get(peerId);
         if (!participant || participant.muted[kind] === paused) return;
@@ -338,7 +489,7 @@ export class Room extends Emitter<RoomEvents> {
           this.emit('connectionStateChanged', { participant, state });
         }
       },
-      onActiveSpeaker: (peerId) => this.emit('activeSpeaker', { peerId }),
+      onActiveSpeaker: (peerId) => this.#setActiveSpeaker(peerId),
       onError: (err) => {
         console.warn('tureen: SFU session error', err);
         this.emit('error', err);
@@ -354,17 +505,21 @@ export class Room extends Emitter<RoomEvents> {
     this.#mesh = null;
     this.#sfu?.close();
     this.#sfu = null;
+    this.#remoteTracks.clear();
+    this.#screenStreamIds.clear();
     for (const participant of this.#participants.values()) {
-      for (const track of participant.stream.getTracks()) participant.stream.removeTrack(track);
+      this.#updateRemoteStreams(participant);
       participant.connectionState = 'new';
     }
     if (mode === 'sfu') {
       this.#sfu = this.#createSfuSession();
       if (this.#localStream) void this.#sfu.setLocalStream(this.#localStream);
+      if (this.#screenStream) void this.#sfu.setScreenStream(this.#screenStream);
       for (const kind of ['audio', 'video'] as const) if (this.#muted[kind]) this.#sfu.setMuted(kind, true);
     } else {
       this.#mesh = this.#createMesh();
       if (this.#localStream) this.#mesh.setLocalStream(this.#localStream);
+      if (this.#screenStream) this.#mesh.setScreenStream(this.#screenStream);
       // Both ends switch at once: the larger peer id makes the offer.
       for (const peerId of this.#participants.keys()) this.#mesh.connect(peerId, this.#localPeerId > peerId);
       this.#mesh.broadcastControl({ type: 'mute', ...this.#muted });
@@ -413,9 +568,11 @@ export class Room extends Emitter<RoomEvents> {
       peerId,
       displayName,
       stream: new MediaStream(),
+      screenStream: new MediaStream(),
       connectionState: this.#sfu ? this.#sfu.connectionState : 'new',
       muted: { audio: false, video: false },
       stats: undefined,
+      quality: 'good',
     };
     this.#participants.set(peerId, participant);
     this.emit('participantJoined', participant);
@@ -426,22 +583,136 @@ export class Room extends Emitter<RoomEvents> {
     const participant = this.#participants.get(peerId);
     this.#mesh?.disconnect(peerId);
     this.#sfu?.removePeer(peerId);
+    this.#remoteTracks.delete(peerId);
+    this.#screenStreamIds.delete(peerId);
     if (!participant) return;
     this.#participants.delete(peerId);
-    for (const track of participant.stream.getTracks()) participant.stream.removeTrack(track);
+    this.#updateRemoteStreams(participant);
     this.emit('participantLeft', participant);
   }
 
-  #onTrack(peerId: string, track: MediaStreamTrack): void {
+  #onTrack(
+    peerId: string,
+    track: MediaStreamTrack,
+    streamId: string | undefined,
+    source: MediaSource | undefined,
+  ): void {
     const participant = this.#participants.get(peerId);
     if (!participant) return;
-    // One track per kind: a renegotiation that replaces a track supersedes the old one.
-    for (const old of participant.stream.getTracks()) {
-      if (old.kind === track.kind && old !== track) participant.stream.removeTrack(old);
+    const list = this.#remoteTracks.get(peerId) ?? [];
+    this.#remoteTracks.set(peerId, list);
+    const known = list.find((r) => r.track === track);
+    if (known) {
+      // A transceiver reused for another stream (P2P): same track, new meaning.
+      known.streamId = streamId;
+      list.splice(list.indexOf(known), 1);
+      list.push(known);
+    } else {
+      list.push({ track, streamId, source });
+      track.addEventListener(
+        'ended',
+        () => {
+          this.#dropRemoteTracks(peerId, (r) => r.track === track);
+          if (this.#participants.get(peerId) === participant) this.#updateRemoteStreams(participant);
+        },
+        { once: true },
+      );
     }
-    participant.stream.addTrack(track);
-    track.addEventListener('ended', () => participant.stream.removeTrack(track), { once: true });
-    this.emit('track', { participant, track });
+    this.#updateRemoteStreams(participant, track);
+  }
+
+  #dropRemoteTracks(peerId: string, which: (r: RemoteTrack) => boolean): void {
+    const list = this.#remoteTracks.get(peerId);
+    if (!list) return;
+    this.#remoteTracks.set(
+      peerId,
+      list.filter((r) => !which(r)),
+    );
+  }
+
+  /**
+   * Puts the participant's tracks where they belong: the newest audio and camera video in
+   * `stream` (a renegotiation that replaces a track supersedes the old one), the newest screen
+   * video in `screenStream`. Emits 'track' for `added` and 'screenShareChanged' as needed.
+   */
+  #updateRemoteStreams(participant: Participant, added?: MediaStreamTrack): void {
+    const list = this.#remoteTracks.get(participant.peerId) ?? [];
+    const screenId = this.#screenStreamIds.get(participant.peerId) ?? null;
+    const isScreen = (r: RemoteTrack) =>
+      r.source !== undefined ? r.source === 'screen' : screenId !== null && r.streamId === screenId;
+    const latest = (pick: (r: RemoteTrack) => boolean) => list.filter(pick).at(-1)?.track;
+    const want = [
+      latest((r) => r.track.kind === 'audio'),
+      latest((r) => r.track.kind === 'video' && !isScreen(r)),
+    ].filter((t) => t !== undefined);
+    const screen = latest((r) => r.track.kind === 'video' && isScreen(r));
+    const sync = (stream: MediaStream, tracks: MediaStreamTrack[]): boolean => {
+      let changed = false;
+      for (const track of stream.getTracks()) {
+        if (!tracks.includes(track)) {
+          stream.removeTrack(track);
+          changed = true;
+        }
+      }
+      for (const track of tracks) {
+        if (!stream.getTracks().includes(track)) {
+          stream.addTrack(track);
+          changed = true;
+        }
+      }
+      return changed;
+    };
+    sync(participant.stream, want);
+    const screenChanged = sync(participant.screenStream, screen ? [screen] : []);
+    if (added && (want.includes(added) || added === screen))
+      this.emit('track', { participant, track: added });
+    if (screenChanged) this.emit('screenShareChanged', participant);
+  }
+
+  #onChat(peerId: string, data: string): void {
+    const participant = this.#participants.get(peerId);
+    if (!participant) return;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(data);
+    } catch {
+      return;
+    }
+    const { type, text, ts } = (parsed ?? {}) as Record<string, unknown>;
+    if (type !== 'chat' || typeof text !== 'string' || text.length === 0 || text.length > MAX_CHAT_LENGTH)
+      return;
+    this.emit('chat', {
+      peerId,
+      displayName: participant.displayName,
+      text,
+      timestamp: typeof ts === 'number' && Number.isFinite(ts) ? ts : Date.now(),
+      local: false,
+    });
+  }
+
+  #setActiveSpeaker(peerId: string): void {
+    if (this.#activeSpeaker === peerId) return;
+    this.#activeSpeaker = peerId;
+    this.emit('activeSpeaker', { peerId });
+  }
+
+  /** P2P: the loudest remote audio over the last interval, if loud enough, becomes the speaker. */
+  #detectSpeaker(previous: Map<string, ConnectionStats | undefined>, samples: ConnectionStats[]): void {
+    let loudest: string | undefined;
+    let loudestRms = SPEECH_RMS;
+    for (const sample of samples) {
+      const before = previous.get(sample.peerId);
+      if (!before || this.#participants.get(sample.peerId)?.muted.audio) continue;
+      const seconds = (sample.timestamp - before.timestamp) / 1000;
+      const energy = sample.audio.totalAudioEnergy - before.audio.totalAudioEnergy;
+      if (seconds <= 0 || energy <= 0) continue;
+      const rms = Math.sqrt(energy / seconds);
+      if (rms >= loudestRms) {
+        loudestRms = rms;
+        loudest = sample.peerId;
+      }
+    }
+    if (loudest !== undefined) this.#setActiveSpeaker(loudest);
   }
 
   /** After a signaling reconnect: re-join with our sessionId and reconcile the peer list. */
@@ -466,11 +737,13 @@ export class Room extends Emitter<RoomEvents> {
         this.#sfu.close();
         this.#sfu = this.#createSfuSession();
         if (this.#localStream) void this.#sfu.setLocalStream(this.#localStream);
+        if (this.#screenStream) void this.#sfu.setScreenStream(this.#screenStream);
         for (const kind of ['audio', 'video'] as const) if (this.#muted[kind]) this.#sfu.setMuted(kind, true);
       } else {
         this.#mesh?.close();
         this.#mesh = this.#createMesh();
         if (this.#localStream) this.#mesh.setLocalStream(this.#localStream);
+        if (this.#screenStream) this.#mesh.setScreenStream(this.#screenStream);
         this.#mesh.broadcastControl({ type: 'mute', ...this.#muted });
       }
     } else {
@@ -493,11 +766,22 @@ export class Room extends Emitter<RoomEvents> {
     try {
       const samples = await this.getStats();
       if (this.#closed) return;
+      const previous = new Map<string, ConnectionStats | undefined>();
       for (const sample of samples) {
         const participant = this.#participants.get(sample.peerId);
-        if (participant) participant.stats = sample;
+        if (!participant) continue;
+        previous.set(sample.peerId, participant.stats);
+        participant.stats = sample;
       }
       this.emit('stats', samples);
+      for (const sample of samples) {
+        const participant = this.#participants.get(sample.peerId);
+        // Quality needs a measured interval: the first sample has no loss figure yet.
+        if (!participant || !previous.get(sample.peerId) || participant.quality === sample.quality) continue;
+        participant.quality = sample.quality;
+        this.emit('connectionQuality', { participant, quality: sample.quality });
+      }
+      if (this.#mesh) this.#detectSpeaker(previous, samples);
     } catch (err) {
       console.warn('tureen: stats sampling failed', err);
     } finally {

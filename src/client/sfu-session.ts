@@ -4,11 +4,18 @@
 // requests of docs/signaling-protocol.md.
 import { Device, type types } from 'mediasoup-client';
 import type { Permissions } from '../signaling/protocol.js';
-import type { NewConsumerData } from '../signaling/sfu-protocol.js';
+import type { NewConsumerData, NewDataConsumerData } from '../signaling/sfu-protocol.js';
 import type { SignalingClient, SignalingNotificationEvent } from './signaling-client.js';
 import { type ConnectionStats, statsFromReports } from './stats.js';
 
 export type MediaKind = 'audio' | 'video';
+/** What a producer carries (its appData.source): a camera, a microphone or a screen share. */
+export type MediaSource = 'camera' | 'mic' | 'screen';
+
+/** The label of the data producer (one per peer) that carries chat messages. */
+export const CHAT_LABEL = 'chat';
+/** Chat messages kept while the chat data producer is not open yet; older ones are dropped. */
+const MAX_QUEUED_CHAT = 100;
 
 /** Three simulcast layers for camera video, lowest first (mediasoup-demo's choice). */
 export const DEFAULT_SIMULCAST_ENCODINGS: RTCRtpEncodingParameters[] = [
@@ -24,8 +31,12 @@ export interface SfuSessionOptions {
   iceTransportPolicy: RTCIceTransportPolicy;
   /** Send camera video in three simulcast layers. Default true. */
   simulcast?: boolean;
-  onTrack(peerId: string, track: MediaStreamTrack): void;
+  onTrack(peerId: string, track: MediaStreamTrack, source: MediaSource): void;
   onTrackEnded(peerId: string, track: MediaStreamTrack): void;
+  /** A message from `peerId`'s chat data producer. */
+  onChat?(peerId: string, data: string): void;
+  /** The SFU changed the layers it forwards of `peerId`'s video (null: none). */
+  onLayersChanged?(peerId: string, spatialLayer: number | null, temporalLayer: number | null): void;
   /** A remote producer was paused or resumed (`paused`), as muting does. */
   onRemotePaused(peerId: string, kind: MediaKind, paused: boolean): void;
   onConnectionState(state: RTCPeerConnectionState): void;
@@ -36,6 +47,16 @@ export interface SfuSessionOptions {
 interface RemoteConsumer {
   consumer: types.Consumer;
   peerId: string;
+  source: MediaSource;
+  /** The producer's capture height, when it said (appData.height). */
+  sourceHeight: number | undefined;
+  /** The spatial layer last asked for by size (setPreferredVideoSize). */
+  sizedLayer?: number;
+}
+
+interface RemoteDataConsumer {
+  dataConsumer: types.DataConsumer;
+  peerId: string;
 }
 
 export class SfuSession {
@@ -45,6 +66,13 @@ export class SfuSession {
   readonly #opts: SfuSessionOptions;
   readonly #producers = new Map<MediaKind, types.Producer>();
   readonly #consumers = new Map<string, RemoteConsumer>();
+  readonly #dataConsumers = new Map<string, RemoteDataConsumer>();
+  #screenProducer: types.Producer | null = null;
+  #screen: MediaStream | null = null;
+  #chatProducer: types.DataProducer | null = null;
+  /** The server gave the send transport SCTP parameters (data channels are possible). */
+  #sendSctp = false;
+  readonly #chatQueue: string[] = [];
   readonly #muted: Record<MediaKind, boolean> = { audio: false, video: false };
   /** Everything that touches the transports runs in this order: start, then notifications. */
   #chain: Promise<void>;
@@ -86,7 +114,10 @@ export class SfuSession {
     if (this.#closed) return;
     const base = { iceServers: this.#opts.iceServers, iceTransportPolicy: this.#opts.iceTransportPolicy };
     if (this.#opts.permissions.publish || this.#opts.permissions.publishData) {
-      const info = await signaling.request('createWebRtcTransport', { direction: 'send' });
+      const info = await signaling.request('createWebRtcTransport', {
+        direction: 'send',
+        sctpCapabilities: this.device.sctpCapabilities as unknown as Record<string, unknown>,
+      });
       if (this.#closed) return;
       const transport = this.device.createSendTransport({ ...(info as types.TransportOptions), ...base });
       this.#wireConnect(transport);
@@ -112,9 +143,13 @@ export class SfuSession {
           .then(callback, errback);
       });
       this.sendTransport = transport;
+      this.#sendSctp = Boolean(info.sctpParameters);
     }
     if (this.#opts.permissions.subscribe) {
-      const info = await signaling.request('createWebRtcTransport', { direction: 'recv' });
+      const info = await signaling.request('createWebRtcTransport', {
+        direction: 'recv',
+        sctpCapabilities: this.device.sctpCapabilities as unknown as Record<string, unknown>,
+      });
       if (this.#closed) return;
       const transport = this.device.createRecvTransport({ ...(info as types.TransportOptions), ...base });
       this.#wireConnect(transport);
@@ -128,6 +163,47 @@ export class SfuSession {
       });
     }
     if (this.#stream) await this.#syncProducers();
+    if (this.#screen) await this.#syncScreen();
+    await this.#startChat();
+  }
+
+  /** Chat goes through the SFU on a data producer of our own; every other peer consumes it. */
+  async #startChat(): Promise<void> {
+    const transport = this.sendTransport;
+    if (transport === null || !this.#opts.permissions.publishData || !this.#sendSctp) return;
+    const producer = await transport.produceData({ ordered: true, label: CHAT_LABEL });
+    if (this.#closed) {
+      producer.close();
+      return;
+    }
+    this.#chatProducer = producer;
+    producer.on('open', () => {
+      for (const data of this.#chatQueue.splice(0)) producer.send(data);
+    });
+  }
+
+  /** Sends a chat message (JSON text) to everyone in the room, now or once the channel opens. */
+  sendChat(data: string): void {
+    const producer = this.#chatProducer;
+    if (producer && producer.readyState === 'open') {
+      producer.send(data);
+      return;
+    }
+    this.#chatQueue.push(data);
+    if (this.#chatQueue.length > MAX_QUEUED_CHAT) this.#chatQueue.shift();
+  }
+
+  /** Chat channels from other peers that are open (tests wait for them before sending). */
+  get openChatChannels(): number {
+    let open = 0;
+    for (const { dataConsumer } of this.#dataConsumers.values())
+      if (dataConsumer.readyState === 'open') open++;
+    return open;
+  }
+
+  /** True once our own chat data producer is open. */
+  get chatOpen(): boolean {
+    return this.#chatProducer?.readyState === 'open';
   }
 
   #wireConnect(transport: types.Transport): void {
@@ -174,11 +250,42 @@ export class SfuSession {
         ...(simulcast
           ? { encodings: DEFAULT_SIMULCAST_ENCODINGS, codecOptions: { videoGoogleStartBitrate: 1000 } }
           : {}),
-        appData: { source: kind === 'video' ? 'camera' : 'mic' },
+        appData: { source: kind === 'video' ? 'camera' : 'mic', ...trackSize(track) },
       });
       this.#producers.set(kind, created);
       if (this.#muted[kind]) await this.#setProducerPaused(created, true);
     }
+  }
+
+  /** Sends a screen share as a producer of its own (appData.source 'screen'); null stops it. */
+  setScreenStream(stream: MediaStream | null): Promise<void> {
+    this.#screen = stream;
+    return this.#enqueue(() => this.#syncScreen());
+  }
+
+  async #syncScreen(): Promise<void> {
+    const transport = this.sendTransport;
+    if (transport === null || !this.#opts.permissions.publish) return;
+    const track = this.#screen?.getVideoTracks().find((t) => t.readyState === 'live');
+    const producer = this.#screenProducer;
+    if (track === undefined) {
+      if (producer) {
+        producer.close();
+        this.#screenProducer = null;
+        await this.#opts.signaling.request('closeProducer', { producerId: producer.id }).catch(() => {});
+      }
+      return;
+    }
+    if (producer) {
+      if (producer.track !== track) await producer.replaceTrack({ track });
+      return;
+    }
+    if (!this.device.canProduce('video')) return;
+    this.#screenProducer = await transport.produce({
+      track,
+      stopTracks: false,
+      appData: { source: 'screen', ...trackSize(track) },
+    });
   }
 
   /** Muting also pauses the producer, so the SFU stops forwarding and the others are told. */
@@ -226,6 +333,25 @@ export class SfuSession {
       case 'activeSpeaker':
         this.#opts.onActiveSpeaker?.(notification.data.peerId);
         break;
+      case 'newDataConsumer': {
+        const data = notification.data;
+        void this.#enqueue(() => this.#consumeData(data));
+        break;
+      }
+      case 'dataConsumerClosed': {
+        const { dataConsumerId } = notification.data;
+        void this.#enqueue(async () => {
+          this.#dataConsumers.get(dataConsumerId)?.dataConsumer.close();
+          this.#dataConsumers.delete(dataConsumerId);
+        });
+        break;
+      }
+      case 'layersChanged': {
+        const { consumerId, spatialLayer, temporalLayer } = notification.data;
+        const remote = this.#consumers.get(consumerId);
+        if (remote) this.#opts.onLayersChanged?.(remote.peerId, spatialLayer, temporalLayer);
+        break;
+      }
       default:
         break;
     }
@@ -246,10 +372,35 @@ export class SfuSession {
       rtpParameters: data.rtpParameters as types.RtpParameters,
     });
     if (this.#closed) return;
-    this.#consumers.set(consumer.id, { consumer, peerId: data.peerId });
-    this.#opts.onTrack(data.peerId, consumer.track);
+    const source: MediaSource =
+      data.appData.source === 'screen' ? 'screen' : data.kind === 'audio' ? 'mic' : 'camera';
+    const height = data.appData.height;
+    this.#consumers.set(consumer.id, {
+      consumer,
+      peerId: data.peerId,
+      source,
+      sourceHeight: typeof height === 'number' && height > 0 ? height : undefined,
+    });
+    this.#opts.onTrack(data.peerId, consumer.track, source);
     if (data.producerPaused) this.#opts.onRemotePaused(data.peerId, data.kind, true);
     await this.#opts.signaling.request('resumeConsumer', { consumerId: consumer.id });
+  }
+
+  async #consumeData(data: NewDataConsumerData): Promise<void> {
+    const transport = this.recvTransport;
+    if (transport === null || data.label !== CHAT_LABEL || this.#dataConsumers.has(data.id)) return;
+    const dataConsumer = await transport.consumeData({
+      id: data.id,
+      dataProducerId: data.dataProducerId,
+      sctpStreamParameters: data.sctpStreamParameters as types.SctpStreamParameters,
+      label: data.label,
+      protocol: data.protocol,
+    });
+    if (this.#closed) return;
+    this.#dataConsumers.set(dataConsumer.id, { dataConsumer, peerId: data.peerId });
+    dataConsumer.on('message', (message: unknown) => {
+      if (typeof message === 'string') this.#opts.onChat?.(data.peerId, message);
+    });
   }
 
   #closeConsumer(consumerId: string): void {
@@ -298,12 +449,41 @@ export class SfuSession {
     });
   }
 
+  /**
+   * Asks for the spatial layer of `peerId`'s camera video that fits a picture of `height` device
+   * pixels: the lowest layer at least about that tall. Layers halve in height from the top one,
+   * whose height the producer announced (appData.height). Requests only when the layer changes.
+   */
+  setPreferredVideoSize(peerId: string, height: number): Promise<void> {
+    return this.#enqueue(async () => {
+      for (const remote of this.#consumers.values()) {
+        const { consumer } = remote;
+        if (remote.peerId !== peerId || remote.source !== 'camera' || consumer.closed) continue;
+        const spatialLayers = spatialLayersOf(consumer.rtpParameters);
+        if (spatialLayers < 2) continue;
+        const layer = layerForHeight(spatialLayers, remote.sourceHeight ?? 720, height);
+        if (remote.sizedLayer === layer) continue;
+        remote.sizedLayer = layer;
+        await this.#opts.signaling.request('setPreferredLayers', {
+          consumerId: consumer.id,
+          spatialLayer: layer,
+        });
+      }
+    });
+  }
+
   /** Forgets a participant who left (the server closes their consumers too). */
   removePeer(peerId: string): void {
     for (const [id, remote] of [...this.#consumers]) {
       if (remote.peerId === peerId) {
         this.#consumers.delete(id);
         remote.consumer.close();
+      }
+    }
+    for (const [id, remote] of [...this.#dataConsumers]) {
+      if (remote.peerId === peerId) {
+        this.#dataConsumers.delete(id);
+        remote.dataConsumer.close();
       }
     }
   }
@@ -348,10 +528,37 @@ export class SfuSession {
     this.#closed = true;
     for (const { consumer } of this.#consumers.values()) consumer.close();
     this.#consumers.clear();
+    for (const { dataConsumer } of this.#dataConsumers.values()) dataConsumer.close();
+    this.#dataConsumers.clear();
     this.#producers.clear();
+    this.#screenProducer = null;
+    this.#chatProducer = null;
     this.sendTransport?.close();
     this.recvTransport?.close();
   }
+}
+
+/** The capture size a producer announces in its appData, so receivers can pick layers by size. */
+function trackSize(track: MediaStreamTrack): { width?: number; height?: number } {
+  const { width, height } = track.getSettings();
+  return { ...(width ? { width } : {}), ...(height ? { height } : {}) };
+}
+
+/** Spatial layers of a consumer's video: 'L3T3' → 3; simulcast consumers carry one encoding. */
+function spatialLayersOf(rtpParameters: types.RtpParameters): number {
+  const mode = rtpParameters.encodings?.[0]?.scalabilityMode ?? '';
+  const match = /^[LS](\d+)/.exec(mode);
+  return match ? Number(match[1]) : 1;
+}
+
+/** The lowest of `spatialLayers` (each half the height of the next) at least ~`height` tall. */
+export function layerForHeight(spatialLayers: number, topHeight: number, height: number): number {
+  for (let layer = 0; layer < spatialLayers - 1; layer++) {
+    const layerHeight = topHeight / 2 ** (spatialLayers - 1 - layer);
+    // A little upscaling is not visible; a layer 80 % as tall as the picture will do.
+    if (layerHeight >= height * 0.8) return layer;
+  }
+  return spatialLayers - 1;
 }
 
 function iceStateOf(state: RTCPeerConnectionState): RTCIceConnectionState {

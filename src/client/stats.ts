@@ -14,6 +14,17 @@ export interface SelectedCandidatePair {
   currentRoundTripTimeMs: number | undefined;
 }
 
+/** How a connection is doing, from packet loss and round-trip time. */
+export type ConnectionQuality = 'good' | 'fair' | 'poor';
+
+/** Poor from 8 % loss or 400 ms RTT, fair from 2 % or 200 ms; good below both. */
+export function connectionQuality(lossPercent: number, rttMs: number | undefined): ConnectionQuality {
+  const rtt = rttMs ?? 0;
+  if (lossPercent >= 8 || rtt >= 400) return 'poor';
+  if (lossPercent >= 2 || rtt >= 200) return 'fair';
+  return 'good';
+}
+
 export interface ConnectionStats {
   peerId: string;
   /** How this participant's media reaches us: a direct connection or through the SFU. */
@@ -29,6 +40,15 @@ export interface ConnectionStats {
   outboundBitrate: number;
   bytesReceived: number;
   bytesSent: number;
+  /** Inbound RTP packets received and lost so far, all streams together. */
+  packetsReceived: number;
+  packetsLost: number;
+  /** Inbound packets lost since the previous sample, in percent of those expected. */
+  lossPercent: number;
+  /** The selected candidate pair's current round-trip time, ms (undefined before the first). */
+  rttMs: number | undefined;
+  /** From `lossPercent` and `rttMs` (see connectionQuality). */
+  quality: ConnectionQuality;
   /** The current ICE username fragment: it changes with every ICE restart. */
   iceLocalUsernameFragment: string | undefined;
   /** ICE restarts on this connection so far (filled in by the room). */
@@ -137,6 +157,11 @@ export function statsFromReports(
     outboundBitrate: 0,
     bytesReceived: 0,
     bytesSent: 0,
+    packetsReceived: 0,
+    packetsLost: 0,
+    lossPercent: 0,
+    rttMs: undefined,
+    quality: 'good',
     iceLocalUsernameFragment: undefined,
     iceRestarts: 0,
     video: { framesDecoded: 0, framesPerSecond: 0, frameWidth: 0, frameHeight: 0 },
@@ -146,10 +171,14 @@ export function statsFromReports(
   stats.iceLocalUsernameFragment = str(transportOf(records)?.iceLocalUsernameFragment);
   const pair = selectedPairOf(records);
   if (pair) stats.selectedPair = describePair(records, pair);
+  stats.rttMs = stats.selectedPair?.currentRoundTripTimeMs;
 
   for (const record of records.values()) {
     if (record.type === 'inbound-rtp') {
       stats.bytesReceived += num(record.bytesReceived) + num(record.headerBytesReceived);
+      stats.packetsReceived += num(record.packetsReceived);
+      // Can be negative (duplicates); the total over all streams is what counts.
+      stats.packetsLost += num(record.packetsLost);
       if (record.kind === 'video') {
         stats.video.framesDecoded += num(record.framesDecoded);
         stats.video.framesPerSecond += num(record.framesPerSecond);
@@ -171,11 +200,16 @@ export function statsFromReports(
       // Too short a window to mean anything: keep the previous figures.
       stats.inboundBitrate = previous.inboundBitrate;
       stats.outboundBitrate = previous.outboundBitrate;
+      stats.lossPercent = previous.lossPercent;
     } else {
       // A renegotiation can replace RTP streams and make the totals shrink; clamp at zero.
       stats.inboundBitrate = Math.max(0, ((stats.bytesReceived - previous.bytesReceived) * 8) / seconds);
       stats.outboundBitrate = Math.max(0, ((stats.bytesSent - previous.bytesSent) * 8) / seconds);
+      const lost = stats.packetsLost - previous.packetsLost;
+      const expected = lost + stats.packetsReceived - previous.packetsReceived;
+      stats.lossPercent = expected > 0 && lost > 0 ? Math.min(100, (100 * lost) / expected) : 0;
     }
   }
+  stats.quality = connectionQuality(stats.lossPercent, stats.rttMs);
   return stats;
 }
