@@ -125,6 +125,8 @@ export class PlainTransportEngine extends TransportEngine {
       // A remote that starts with SCTP sends INIT itself; otherwise we start the association.
       if (!isSctp(data)) this.sctp?.connect();
     }
+    // Only the remote endpoint (connected or learnt) is heard, as in mediasoup.
+    if (address !== this.tuple.remoteIp || port !== this.tuple.remotePort) return;
     if (isSctp(data)) {
       this.receiveSctp(data);
       return;
