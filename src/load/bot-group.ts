@@ -34,6 +34,8 @@ export interface BotGroupHandle {
   snapshot(): Promise<BotSnapshot[]>;
   /** Makes the named bot vanish (no leave); false if it is not here. */
   vanish(name: string): Promise<boolean>;
+  /** The bots of this room leave. */
+  removeRoom(room: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -66,7 +68,9 @@ export async function fetchToken(
   const url = new URL(devTokenUrl(config.url));
   url.searchParams.set('room', room);
   url.searchParams.set('name', name);
-  const response = await fetch(url);
+  const response = await fetch(url).catch((err: Error & { cause?: { code?: string } }) => {
+    throw new Error(`GET ${url.origin}${url.pathname}: ${err.cause?.code ?? err.message}`);
+  });
   if (!response.ok)
     throw new Error(`GET ${url.pathname} answered ${response.status} (is the server in dev mode?)`);
   const body = (await response.json()) as { token?: unknown };
@@ -140,6 +144,12 @@ export class BotGroup implements BotGroupHandle {
     if (!bot) return false;
     bot.vanish();
     return true;
+  }
+
+  async removeRoom(room: string): Promise<void> {
+    const leaving = [...this.#bots].filter(([, bot]) => bot.room === room);
+    for (const [name] of leaving) this.#bots.delete(name);
+    await Promise.all(leaving.map(([, bot]) => bot.leave()));
   }
 
   async close(): Promise<void> {

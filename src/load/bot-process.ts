@@ -6,6 +6,7 @@ type Request =
   | { id: number; op: 'add'; specs: BotSpec[] }
   | { id: number; op: 'snapshot' }
   | { id: number; op: 'vanish'; name: string }
+  | { id: number; op: 'removeRoom'; room: string }
   | { id: number; op: 'close' };
 
 const config = JSON.parse(process.argv[2] ?? '{}') as GroupConfig;
@@ -22,6 +23,8 @@ process.on('message', (message: Request) => {
         return group.snapshot();
       case 'vanish':
         return group.vanish(message.name);
+      case 'removeRoom':
+        return group.removeRoom(message.room);
       case 'close':
         await group.close();
         return true;

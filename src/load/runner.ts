@@ -88,6 +88,9 @@ class RemoteBotGroup implements BotGroupHandle {
   vanish(name: string): Promise<boolean> {
     return this.#call({ op: 'vanish', name });
   }
+  async removeRoom(room: string): Promise<void> {
+    await this.#call({ op: 'removeRoom', room });
+  }
   async close(): Promise<void> {
     if (this.#child.exitCode !== null) return;
     const exited = new Promise((resolve) => this.#child.once('exit', resolve));
@@ -180,6 +183,12 @@ export class LoadRunner {
   async vanish(name: string): Promise<boolean> {
     const found = await Promise.all(this.#groups.map((g) => g.vanish(name)));
     return found.some(Boolean);
+  }
+
+  /** The room's bots leave. */
+  async removeRoom(room: string): Promise<void> {
+    await Promise.all(this.#groups.map((g) => g.removeRoom(room)));
+    this.publishersByRoom.delete(room);
   }
 
   async close(): Promise<void> {
