@@ -138,8 +138,8 @@ async function main(): Promise<void> {
   const bench = await startBenchServer({
     sfuWorkers: 1,
     roomMode: 'sfu',
-    rtcMinPort: 46000,
-    rtcMaxPort: 46999,
+    rtcMinPort: 50000,
+    rtcMaxPort: 50499,
   });
   const browser = await launchBrowser();
   const { wsUrl, httpUrl } = bench.server;

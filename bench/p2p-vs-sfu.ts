@@ -355,8 +355,8 @@ async function main(): Promise<void> {
   const bench = await startBenchServer({
     sfuWorkers: 1,
     roomMode: 'sfu',
-    rtcMinPort: 47000,
-    rtcMaxPort: 47999,
+    rtcMinPort: 50500,
+    rtcMaxPort: 50999,
   });
   const browser = await launchBrowser();
   const rows: Row[] = [];

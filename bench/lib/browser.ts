@@ -29,7 +29,8 @@ export async function startBenchServer(opts: TureenOptions = {}): Promise<BenchS
     logLevel: 'warn',
     build: {
       lib: {
-        entry: join(repoRoot, 'src/client/index.ts'),
+        // TUREEN_BENCH_CLIENT: another build of the SDK's entry, to measure a change before it lands.
+        entry: process.env.TUREEN_BENCH_CLIENT ?? join(repoRoot, 'src/client/index.ts'),
         name: 'TureenClient',
         formats: ['iife'],
         fileName: () => 'client.js',
