@@ -146,6 +146,10 @@ async function measure(
   };
 }
 
+/** CPU µs per packet: `percent` of one core spent on `perSecond` packets. */
+const micros = (percent: number, perSecond: number) =>
+  perSecond > 0 ? Math.round(((percent / 100) * 1e6 * 10) / perSecond) / 10 : 0;
+
 function line(step: Step): string {
   const o = step.report.overall;
   return JSON.stringify({
@@ -160,6 +164,7 @@ function line(step: Step): string {
     joinP50Ms: o.joinP50Ms,
     joinP95Ms: o.joinP95Ms,
     serverCpuPercent: step.serverCpuPercent,
+    serverMicrosPerForwarded: micros(step.serverCpuPercent, o.rxPacketsPerSecond),
     botCpuPercent: step.botCpuPercent,
     load1: step.load1,
   });
@@ -226,6 +231,14 @@ if (best) {
     `\nlargest meeting load held: ${best.rooms} rooms of ${PEERS} = ${best.bots} bots, ` +
       `${o.rxPacketsPerSecond} packets/s forwarded (${Math.round(o.rxKbps / 1000)} Mbps), loss ${o.lossPercent}%, ` +
       `server CPU ${best.serverCpuPercent}% (of 200%), bots CPU ${best.botCpuPercent}%, load average ${best.load1}`,
+  );
+  // Other work on the machine (see the load average) takes CPU too: a projection of what two
+  // otherwise idle cores would fit at the CPU per room measured here (95% of each core).
+  const perRoom = (best.serverCpuPercent + best.botCpuPercent) / best.rooms;
+  console.log(
+    `CPU per room: server ${Math.round((best.serverCpuPercent / best.rooms) * 10) / 10}% + bots ` +
+      `${Math.round((best.botCpuPercent / best.rooms) * 10) / 10}% (server ${micros(best.serverCpuPercent, o.rxPacketsPerSecond)} µs ` +
+      `per forwarded packet); two idle cores would fit about ${Math.floor(190 / perRoom)} rooms (server alone: ${Math.floor(190 / (best.serverCpuPercent / best.rooms))})`,
   );
 } else console.log('\nnot even one room held');
 console.log(`bench took ${Math.round((Date.now() - benchStart) / 1000)} s`);
