@@ -1,7 +1,8 @@
 // A bot's signaling WebSocket (docs/signaling-protocol.md) on the `ws` package: requests matched
-// to responses by id, notifications to one callback. No reconnection and no pacing: a bot sends a
-// handful of requests per consumer, far under the server's rate limit, and a dropped socket ends
-// the bot. (The browser SDK's SignalingClient lives in the client layer, above this one.)
+// to responses by id, notifications to one callback, sending paced under the server's rate limit
+// (a bot joining a large room resumes two consumers per publisher at once). No reconnection: a
+// dropped socket ends the bot. (The browser SDK's SignalingClient lives in the client layer,
+// above this one.)
 import WebSocket from 'ws';
 import type { RequestMethods } from '../signaling/protocol.js';
 
@@ -22,6 +23,10 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
+/** The server allows 50 messages/s with bursts of 100 per socket; stay under it. */
+const MESSAGES_PER_SECOND = 40;
+const MESSAGE_BURST = 80;
+
 export interface Notification {
   method: string;
   data: Record<string, unknown>;
@@ -33,6 +38,10 @@ export class SignalingLink {
   readonly #requestTimeoutMs: number;
   #nextId = 1;
   #closed = false;
+  #tokens = MESSAGE_BURST;
+  #tokensAt = Date.now();
+  #outbox: string[] = [];
+  #drainTimer: NodeJS.Timeout | undefined;
   onNotification: (notification: Notification) => void = () => {};
   /** The socket closed (by us or the server); pending requests have failed. */
   onClose: (code: number) => void = () => {};
@@ -45,6 +54,8 @@ export class SignalingLink {
     });
     socket.on('close', (code) => {
       this.#closed = true;
+      if (this.#drainTimer) clearTimeout(this.#drainTimer);
+      this.#outbox = [];
       this.#failAll(new SignalingRequestError('closed', `signaling socket closed (${code})`));
       this.onClose(code);
     });
@@ -88,8 +99,33 @@ export class SignalingLink {
         reject(new SignalingRequestError('timeout', `${method} timed out`));
       }, this.#requestTimeoutMs);
       this.#pending.set(id, { method, resolve: resolve as (data: unknown) => void, reject, timer });
-      this.#socket.send(JSON.stringify({ type: 'request', id, method, data }));
+      this.#outbox.push(JSON.stringify({ type: 'request', id, method, data }));
+      this.#drain();
     });
+  }
+
+  /** Sends queued frames as the token bucket allows and schedules the rest. */
+  #drain(): void {
+    if (this.#drainTimer || this.#closed) return;
+    const now = Date.now();
+    this.#tokens = Math.min(
+      MESSAGE_BURST,
+      this.#tokens + ((now - this.#tokensAt) / 1000) * MESSAGES_PER_SECOND,
+    );
+    this.#tokensAt = now;
+    while (this.#outbox.length > 0 && this.#tokens >= 1) {
+      this.#tokens -= 1;
+      this.#socket.send(this.#outbox.shift()!);
+    }
+    if (this.#outbox.length > 0) {
+      this.#drainTimer = setTimeout(
+        () => {
+          this.#drainTimer = undefined;
+          this.#drain();
+        },
+        Math.ceil(((1 - this.#tokens) * 1000) / MESSAGES_PER_SECOND),
+      );
+    }
   }
 
   /** Closes the socket politely (close frame). */
