@@ -94,5 +94,5 @@ export async function loadCommand(argv: string[], env: NodeJS.ProcessEnv = proce
     ...(json ? {} : { log: (line: string) => console.log(line) }),
   });
   console.log(json ? JSON.stringify(report, null, 2) : formatReport(report, values.verbose ?? false));
-  return report.overall.failed > 0 ? 1 : 0;
+  return report.overall.failed > 0 || report.notStarted.length > 0 ? 1 : 0;
 }

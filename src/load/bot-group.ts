@@ -68,8 +68,10 @@ export async function fetchToken(
   const url = new URL(devTokenUrl(config.url));
   url.searchParams.set('room', room);
   url.searchParams.set('name', name);
-  const response = await fetch(url).catch((err: Error & { cause?: { code?: string } }) => {
-    throw new Error(`GET ${url.origin}${url.pathname}: ${err.cause?.code ?? err.message}`);
+  const response = await fetch(url).catch((err: Error & { cause?: { code?: string; message?: string } }) => {
+    throw new Error(
+      `GET ${url.origin}${url.pathname}: ${err.cause?.code ?? err.cause?.message ?? err.message}`,
+    );
   });
   if (!response.ok)
     throw new Error(`GET ${url.pathname} answered ${response.status} (is the server in dev mode?)`);

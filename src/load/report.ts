@@ -45,6 +45,8 @@ export interface GroupReport {
 
 export interface LoadReport {
   windowSeconds: number;
+  /** Bots that could not join (no token, no signaling, join or SFU setup refused), with why. */
+  notStarted: { name: string; error: string }[];
   overall: GroupReport;
   rooms: Record<string, GroupReport>;
   bots: BotReport[];
@@ -123,7 +125,7 @@ export function summarize(
   for (const room of new Set(bots.map((b) => b.room))) {
     rooms[room] = group(bots.filter((b) => b.room === room));
   }
-  return { windowSeconds: round(seconds, 1), overall: group(bots), rooms, bots };
+  return { windowSeconds: round(seconds, 1), notStarted: [], overall: group(bots), rooms, bots };
 }
 
 function group(bots: BotReport[]): GroupReport {
@@ -199,6 +201,9 @@ export function formatReport(report: LoadReport, verbose = false): string {
     line('overall', report.overall),
   ];
   let out = `measured over ${report.windowSeconds} s\n${table(rows)}`;
+  if (report.notStarted.length > 0) {
+    out += `\n${report.notStarted.length} bot(s) could not join, e.g. ${report.notStarted[0]!.name}: ${report.notStarted[0]!.error}`;
+  }
   if (verbose) {
     const botRows = [
       [

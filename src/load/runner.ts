@@ -232,15 +232,16 @@ export async function runLoad(opts: LoadOptions): Promise<LoadReport> {
       ),
     );
     const failed = started.flat().filter((s) => !s.ok);
-    log(
-      `joined: ${started.flat().length - failed.length} ok, ${failed.length} failed${failed[0] ? ` (${failed[0].name}: ${failed[0].error})` : ''}`,
-    );
+    log(`joined: ${started.flat().length - failed.length} ok, ${failed.length} failed`);
+    if (failed.length === started.flat().length) throw new Error(`no bot could join: ${failed[0]?.error}`);
     await new Promise((resolve) => setTimeout(resolve, opts.warmupMs ?? 2000));
     const before = await runner.snapshot();
     log(`measuring for ${Math.round(opts.durationMs / 1000)} s ...`);
     await new Promise((resolve) => setTimeout(resolve, opts.durationMs));
     const after = await runner.snapshot();
-    return summarize(before, after, runner.publishersByRoom);
+    const report = summarize(before, after, runner.publishersByRoom);
+    report.notStarted = failed.map((s) => ({ name: s.name, error: s.error ?? 'failed' }));
+    return report;
   } finally {
     await runner.close();
   }
