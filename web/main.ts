@@ -257,8 +257,10 @@ function addChatMessage(message: ChatMessage): void {
   text.className = 'chat-text';
   text.textContent = message.text;
   item.append(head, text);
+  // Follow the conversation, unless the reader has scrolled up to read older messages.
+  const atBottom = chatLog.scrollHeight - chatLog.scrollTop - chatLog.clientHeight < 40;
   chatLog.append(item);
-  item.scrollIntoView({ block: 'end' });
+  if (atBottom || message.local) chatLog.scrollTop = chatLog.scrollHeight;
   if (!message.local && chatPanel.hidden) {
     unread++;
     chatUnread.textContent = String(unread);

@@ -618,7 +618,7 @@ export class Room extends Emitter<RoomEvents> {
         { once: true },
       );
     }
-    this.#updateRemoteStreams(participant, track);
+    this.#updateRemoteStreams(participant);
   }
 
   #dropRemoteTracks(peerId: string, which: (r: RemoteTrack) => boolean): void {
@@ -633,9 +633,10 @@ export class Room extends Emitter<RoomEvents> {
   /**
    * Puts the participant's tracks where they belong: the newest audio and camera video in
    * `stream` (a renegotiation that replaces a track supersedes the old one), the newest screen
-   * video in `screenStream`. Emits 'track' for `added` and 'screenShareChanged' as needed.
+   * video in `screenStream`. Emits 'track' for each track put in either, and
+   * 'screenShareChanged' when the screen share came or went.
    */
-  #updateRemoteStreams(participant: Participant, added?: MediaStreamTrack): void {
+  #updateRemoteStreams(participant: Participant): void {
     const list = this.#remoteTracks.get(participant.peerId) ?? [];
     const screenId = this.#screenStreamIds.get(participant.peerId) ?? null;
     const isScreen = (r: RemoteTrack) =>
@@ -646,6 +647,7 @@ export class Room extends Emitter<RoomEvents> {
       latest((r) => r.track.kind === 'video' && !isScreen(r)),
     ].filter((t) => t !== undefined);
     const screen = latest((r) => r.track.kind === 'video' && isScreen(r));
+    const added: MediaStreamTrack[] = [];
     const sync = (stream: MediaStream, tracks: MediaStreamTrack[]): boolean => {
       let changed = false;
       for (const track of stream.getTracks()) {
@@ -657,6 +659,7 @@ export class Room extends Emitter<RoomEvents> {
       for (const track of tracks) {
         if (!stream.getTracks().includes(track)) {
           stream.addTrack(track);
+          added.push(track);
           changed = true;
         }
       }
@@ -664,8 +667,7 @@ export class Room extends Emitter<RoomEvents> {
     };
     sync(participant.stream, want);
     const screenChanged = sync(participant.screenStream, screen ? [screen] : []);
-    if (added && (want.includes(added) || added === screen))
-      this.emit('track', { participant, track: added });
+    for (const track of added) this.emit('track', { participant, track });
     if (screenChanged) this.emit('screenShareChanged', participant);
   }
 

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
+import { connectionQuality } from '../../src/client/index.js';
 import type { TureenServer } from '../../src/server/index.js';
 import {
   launchBrowser,
@@ -50,6 +51,20 @@ if (!rerunInLoopbackNamespace(import.meta.filename, 170_000)) {
       assert.ok(frames.width > 640, `screen video is ${frames.width} wide`);
       // The camera tile keeps playing alongside.
       await framesAdvance(ben, `.tile[data-peer-id="${annId}"] video`, 10, 10_000);
+
+      // Someone who joins during the share gets both in its first offer, before the control
+      // channel says which stream is the screen: they still end up in the right tiles.
+      const cy = await openRoomPage(browser, server.httpUrl, { room: 'features', name: 'Cy' });
+      try {
+        await waitFor('Ann’s screen tile on Cy’s page', () => cy.$(screenTile), { timeoutMs: 25_000 });
+        const atCy = await framesAdvance(cy, `${screenTile} video`, 5, 20_000);
+        const camera = await framesAdvance(cy, `.tile[data-peer-id="${annId}"] video`, 5, 20_000);
+        t.diagnostic(`Cy: screen ${atCy.width}x${atCy.height}, camera ${camera.width}x${camera.height}`);
+        assert.ok(atCy.width > 640 && camera.width <= 640, 'screen and camera in their own tiles');
+      } finally {
+        await cy.evaluate(() => window.tureen.room?.leave());
+        await cy.context().close();
+      }
 
       await ann.click('#screen-button');
       await waitFor('the screen tile to go', async () => (await ben.$(screenTile)) === null, {
@@ -113,22 +128,25 @@ if (!rerunInLoopbackNamespace(import.meta.filename, 170_000)) {
       assert.equal(await sdpOf(ben, annId), sdpBefore, 'no new offer or answer');
     });
 
-    test('tiles show RTT, loss and quality; the SDK rates the connection good on loopback', async () => {
+    test('tiles show RTT, loss and the connection quality the SDK rates', async () => {
       const tile = `.tile[data-peer-id="${annId}"]`;
       await waitFor('Ben’s tile readout', () =>
         ben.$eval(tile, (el) => {
           // No named inner functions: the test loader would wrap them in a helper the page lacks.
           const rtt = el.querySelector('.metric.rtt')?.textContent ?? '';
           const loss = el.querySelector('.metric.loss')?.textContent ?? '';
-          const good = (el as HTMLElement).dataset.quality === 'good';
-          return /\d+ ms/.test(rtt) && /% loss/.test(loss) && good ? true : undefined;
+          const rated = ['good', 'fair', 'poor'].includes((el as HTMLElement).dataset.quality ?? '');
+          return /\d+ ms/.test(rtt) && /% loss/.test(loss) && rated ? true : undefined;
         }),
       );
       const stats = (await readStats(ben)).find((s) => s.peerId === annId)!;
-      assert.equal(stats.quality, 'good');
-      assert.ok(stats.rttMs !== undefined && stats.rttMs < 200, `rtt ${stats.rttMs}`);
+      assert.ok(stats.rttMs !== undefined && stats.rttMs >= 0, `rtt ${stats.rttMs}`);
       assert.ok(stats.packetsReceived > 0);
+      // Loopback loses nothing to speak of (a loaded machine may make the RTT anything).
       assert.ok(stats.lossPercent >= 0 && stats.lossPercent < 2, `loss ${stats.lossPercent} %`);
+      assert.equal(stats.quality, connectionQuality(stats.lossPercent, stats.rttMs));
+      const quality = await ben.evaluate((id) => window.tureen.room!.participants.get(id)!.quality, annId);
+      assert.ok(['good', 'fair', 'poor'].includes(quality));
     });
 
     test('the active speaker comes from audio levels and is highlighted', async () => {
@@ -162,6 +180,15 @@ if (!rerunInLoopbackNamespace(import.meta.filename, 170_000)) {
       assert.ok(await noHorizontalScroll(ben), 'the open chat scrolls sideways');
       assert.equal(await ben.textContent('#chat-unread'), '');
       await ben.click('#chat-close');
+
+      // The lobby too.
+      const lobby = await (await browser.newContext({ viewport: { width: 375, height: 740 } })).newPage();
+      await lobby.goto(`${server.httpUrl}/?room=features`);
+      await lobby.waitForSelector('#join-button');
+      assert.ok(await noHorizontalScroll(lobby), 'the lobby scrolls sideways at 375 px');
+      const join = await lobby.$eval('#join-button', (e) => e.getBoundingClientRect().toJSON());
+      assert.ok(join.width > 200 && join.right <= 375);
+      await lobby.context().close();
 
       await ben.context().grantPermissions(['clipboard-read', 'clipboard-write'], {
         origin: server.httpUrl,
