@@ -3,8 +3,9 @@
  * workers) and `tureen load` bots (src/load) in rooms of 7, everyone publishing audio and video
  * and receiving the six others. Rooms are added one at a time; after each, every bot's reception
  * is measured over a window. It stops when loss passes 0.5% (or a stream goes missing, a bot
- * fails, or 10 minutes pass) and reports the largest load held: rooms, bots, forwarded packets/s,
- * server CPU (the signaling process plus its SFU workers) and the bots' own CPU.
+ * fails, less than 90% of the nominal packet rate arrives, or 10 minutes pass) and reports the
+ * largest load held: rooms, bots, forwarded packets/s, server CPU (the signaling process plus its
+ * SFU workers), the bots' own CPU, and receive-buffer drops on either side.
  *
  *   npx tsx bench/meeting-load.ts [--video-kbps 500] [--processes 1] [--window 8] [--max-rooms 40]
  *
@@ -12,11 +13,13 @@
  * bots' CPU is printed next to the server's so one can see which side ran out first.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type LoadReport, LoadRunner, type Snapshot, summarize } from '../src/load/index.js';
+import { MAX_VIDEO_PAYLOAD } from '../src/load/synthetic-media.js';
+import { VP8_DELTA_FRAME } from '../src/load/vp8-frames.js';
 
 const { values } = parseArgs({
   options: {
@@ -39,6 +42,11 @@ const PORT = 18_480;
 const TURN_PORT = 13_480;
 const SECRET = 'meeting-load-bench-secret';
 const CLK_TCK = 100; // Linux USER_HZ
+const FPS = 30;
+/** What each bot should receive per second: 50 audio packets and the video packets of each other publisher. */
+const NOMINAL_PER_BOT =
+  (PEERS - 1) *
+  (50 + FPS * Math.ceil(Math.max(VP8_DELTA_FRAME.length, (VIDEO_KBPS * 1000) / 8 / FPS) / MAX_VIDEO_PAYLOAD));
 
 const repoRoot = fileURLToPath(new URL('../', import.meta.url));
 const benchStart = Date.now();
@@ -69,6 +77,34 @@ function processTree(pid: number): number[] {
 }
 
 const treeCpuMs = (pid: number) => processTree(pid).reduce((sum, p) => sum + cpuMs(p), 0);
+
+/**
+ * Datagrams the kernel dropped because a socket's receive buffer was full, summed over the UDP
+ * sockets of these processes (the `drops` column of /proc/net/udp): which side fell behind.
+ */
+function udpDrops(pids: number[]): number {
+  const inodes = new Set<string>();
+  for (const pid of pids) {
+    try {
+      for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+        try {
+          const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+          if (match) inodes.add(match[1]!);
+        } catch {
+          // closed meanwhile
+        }
+      }
+    } catch {
+      // gone
+    }
+  }
+  let drops = 0;
+  for (const row of readFileSync('/proc/net/udp', 'utf8').split('\n').slice(1)) {
+    const fields = row.trim().split(/\s+/);
+    if (fields.length > 12 && inodes.has(fields[9]!)) drops += Number(fields[fields.length - 1]);
+  }
+  return drops;
+}
 
 async function startServer(): Promise<ChildProcess> {
   const child = spawn(
@@ -116,6 +152,9 @@ interface Step {
   report: LoadReport;
   serverCpuPercent: number;
   botCpuPercent: number;
+  /** Receive-buffer drops in the window on the server's sockets and on the bots'. */
+  serverUdpDrops: number;
+  botUdpDrops: number;
   load1: number;
 }
 
@@ -129,9 +168,12 @@ async function measure(
     process.cpuUsage().user / 1000 +
     process.cpuUsage().system / 1000 +
     runner.pids.reduce((s, p) => s + treeCpuMs(p), 0);
+  const botPids = [process.pid, ...runner.pids];
   const before: Snapshot = await runner.snapshot();
   const server0 = treeCpuMs(serverPid);
   const bots0 = botCpu();
+  const serverDrops0 = udpDrops(processTree(serverPid));
+  const botDrops0 = udpDrops(botPids);
   await new Promise((resolve) => setTimeout(resolve, windowMs));
   const after: Snapshot = await runner.snapshot();
   const seconds = (after.at - before.at) / 1000;
@@ -142,6 +184,8 @@ async function measure(
     report,
     serverCpuPercent: Math.round(((treeCpuMs(serverPid) - server0) / 10 / seconds) * 10) / 10,
     botCpuPercent: Math.round(((botCpu() - bots0) / 10 / seconds) * 10) / 10,
+    serverUdpDrops: udpDrops(processTree(serverPid)) - serverDrops0,
+    botUdpDrops: udpDrops(botPids) - botDrops0,
     load1: Math.round(loadavg()[0]! * 10) / 10,
   };
 }
@@ -157,6 +201,7 @@ function line(step: Step): string {
     bots: step.bots,
     running: o.running,
     forwardedPerSecond: o.rxPacketsPerSecond,
+    deliveredPercent: delivered(step),
     rxMbps: Math.round(o.rxKbps / 100) / 10,
     lossPercent: o.lossPercent,
     missingStreams: o.missingStreams,
@@ -166,12 +211,19 @@ function line(step: Step): string {
     serverCpuPercent: step.serverCpuPercent,
     serverMicrosPerForwarded: micros(step.serverCpuPercent, o.rxPacketsPerSecond),
     botCpuPercent: step.botCpuPercent,
+    serverUdpDrops: step.serverUdpDrops,
+    botUdpDrops: step.botUdpDrops,
     load1: step.load1,
   });
 }
 
+/** Packets received against what the bots should have received: below 100 the bots sent less. */
+const delivered = (step: Step) =>
+  Math.round((step.report.overall.rxPacketsPerSecond / (step.bots * NOMINAL_PER_BOT)) * 1000) / 10;
+
 const held = (step: Step) =>
   step.report.overall.lossPercent < LOSS_LIMIT_PERCENT &&
+  delivered(step) >= 90 &&
   step.report.overall.missingStreams === 0 &&
   step.report.overall.failed === 0 &&
   step.report.overall.running === step.bots;
@@ -181,7 +233,7 @@ const serverPid = server.pid!;
 const runner = await LoadRunner.start({
   url: `ws://127.0.0.1:${PORT}/ws`,
   tokenSecret: SECRET,
-  video: { kbps: VIDEO_KBPS, fps: 30, keyFrameIntervalMs: 10_000 },
+  video: { kbps: VIDEO_KBPS, fps: FPS, keyFrameIntervalMs: 10_000 },
   processes: PROCESSES,
 });
 console.log(
