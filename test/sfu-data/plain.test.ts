@@ -95,7 +95,7 @@ async function plainClient(r: Router, options: { sctpSendBufferSize?: number } =
 test('PlainTransport SCTP: produce/consume, PPIDs, pause/resume, subchannels, stats, sctpstatechange', async () => {
   const states: string[] = [];
   router.observer.once('newtransport', (t) =>
-    t.observer.on('sctpstatechange', (s: string) => states.push(s)),
+    (t as PlainTransport).observer.on('sctpstatechange', (s) => states.push(s)),
   );
   const a = await plainClient(router);
   const b = await plainClient(router);

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:dgram';
 import { isIP } from 'node:net';
+import { SRTP_PROFILES, SrtpSession } from '../../transport/srtp/index.js';
 import type { ConsumerEngine } from './consumer.js';
 import type { EngineContext } from './context.js';
 import type { TransportListenInfo } from './listen-info.js';
@@ -32,6 +33,20 @@ function checkSrtpParameters(value: unknown): SrtpParameters {
 /** SCTP over UDP (mediasoup's rule): both ports are 5000, so the first byte is never RTP's. */
 function isSctp(data: Buffer): boolean {
   return data.length >= 12 && data.readUInt16BE(0) === 5000 && data.readUInt16BE(2) === 5000;
+}
+
+/** Splits a mediasoup keyBase64 (master key then salt) for its suite; undefined if the length is wrong. */
+function masterKeyOf(params: SrtpParameters): { key: Buffer; salt: Buffer } | undefined {
+  const profile = SRTP_PROFILES[params.cryptoSuite];
+  const bytes = Buffer.from(params.keyBase64, 'base64');
+  if (bytes.length !== profile.keyLength + profile.saltLength) return undefined;
+  return { key: bytes.subarray(0, profile.keyLength), salt: bytes.subarray(profile.keyLength) };
+}
+
+/** RTCP packet types 192-223 share their first bits with RTP (RFC 5761). */
+function isRtcp(data: Buffer): boolean {
+  const secondByte = data[1]!;
+  return secondByte >= 192 && secondByte <= 223;
 }
 
 function tupleOf(info: TransportListenInfo, port: number): Tuple {
@@ -66,6 +81,8 @@ export class PlainTransportEngine extends TransportEngine {
   tuple: Tuple;
   rtcpTuple?: Tuple;
   srtpParameters?: SrtpParameters;
+  /** Set by connect() when SRTP is enabled: media before it is dropped. */
+  #srtp?: SrtpSession;
   #connected = false;
 
   private constructor(
@@ -131,21 +148,35 @@ export class PlainTransportEngine extends TransportEngine {
       this.receiveSctp(data);
       return;
     }
-    // SRTP keys are exchanged but the cipher is not wired here yet: encrypted media is dropped.
-    if (this.#enableSrtp) return;
     if (data.length < 12 || data[0]! >> 6 !== 2) return;
-    // RTCP packet types 192-223 share the first bits with RTP (RFC 5761).
-    const secondByte = data[1]!;
-    if (secondByte >= 192 && secondByte <= 223) return;
+    if (this.#enableSrtp) {
+      const srtp = this.#srtp;
+      if (!srtp) return;
+      // Decrypted RTCP is authenticated and dropped: nothing in the engine consumes it yet.
+      if (isRtcp(data)) {
+        srtp.unprotectRtcp(data);
+        return;
+      }
+      const packet = srtp.unprotectRtp(data);
+      if (typeof packet !== 'number') this.receiveRtp(packet);
+      return;
+    }
+    if (isRtcp(data)) return;
     this.receiveRtp(data);
   }
 
   override sendRtp(_consumer: ConsumerEngine, packet: Buffer): void {
     const { remoteIp, remotePort } = this.tuple;
-    if (remoteIp === undefined || remotePort === undefined || this.#enableSrtp) return;
-    this.rtpSendBytes.add(packet.length);
-    this.sendBytes.add(packet.length);
-    this.#socket.send(packet, remotePort, remoteIp);
+    if (remoteIp === undefined || remotePort === undefined) return;
+    let out = packet;
+    if (this.#enableSrtp) {
+      const protectedPacket = this.#srtp?.protectRtp(packet);
+      if (protectedPacket === undefined || typeof protectedPacket === 'number') return;
+      out = protectedPacket;
+    }
+    this.rtpSendBytes.add(out.length);
+    this.sendBytes.add(out.length);
+    this.#socket.send(out, remotePort, remoteIp);
   }
 
   protected override sendSctpPacket(packet: Buffer): void {
@@ -157,9 +188,15 @@ export class PlainTransportEngine extends TransportEngine {
 
   override sendRtcp(packet: Buffer): void {
     const tuple = this.rtcpTuple ?? this.tuple;
-    if (tuple.remoteIp === undefined || tuple.remotePort === undefined || this.#enableSrtp) return;
-    this.sendBytes.add(packet.length);
-    (this.#rtcpSocket ?? this.#socket).send(packet, tuple.remotePort, tuple.remoteIp);
+    if (tuple.remoteIp === undefined || tuple.remotePort === undefined) return;
+    let out = packet;
+    if (this.#enableSrtp) {
+      const protectedPacket = this.#srtp?.protectRtcp(packet);
+      if (protectedPacket === undefined || typeof protectedPacket === 'number') return;
+      out = protectedPacket;
+    }
+    this.sendBytes.add(out.length);
+    (this.#rtcpSocket ?? this.#socket).send(out, tuple.remotePort, tuple.remoteIp);
   }
 
   protected override get statsType(): string {
@@ -208,6 +245,8 @@ export class PlainTransportEngine extends TransportEngine {
     if (this.#enableSrtp && srtpParameters === undefined)
       throw new TypeError('missing srtpParameters (SRTP enabled)');
     const remoteSrtp = srtpParameters !== undefined ? checkSrtpParameters(srtpParameters) : undefined;
+    const remoteKey = remoteSrtp ? masterKeyOf(remoteSrtp) : undefined;
+    if (remoteSrtp && !remoteKey) throw new TypeError('invalid srtpParameters.keyBase64 length');
     if (!this.#comedia) {
       if (typeof ip !== 'string' || isIP(ip) === 0) throw new TypeError('missing or invalid ip');
       if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535)
@@ -218,9 +257,18 @@ export class PlainTransportEngine extends TransportEngine {
     }
     if (this.#connected) throw new Error('connect() already called');
     this.#connected = true;
-    if (remoteSrtp) {
-      // Both directions use the remote's profile: our key is regenerated to match its length.
-      this.srtpParameters = newSrtpParameters(remoteSrtp.cryptoSuite);
+    if (remoteSrtp && remoteKey) {
+      // Both directions use the remote's suite (as mediasoup): a new key if ours was for another.
+      if (this.srtpParameters?.cryptoSuite !== remoteSrtp.cryptoSuite)
+        this.srtpParameters = newSrtpParameters(remoteSrtp.cryptoSuite);
+      const local = masterKeyOf(this.srtpParameters!)!;
+      this.#srtp = new SrtpSession({
+        profile: remoteSrtp.cryptoSuite,
+        localKey: local.key,
+        localSalt: local.salt,
+        remoteKey: remoteKey.key,
+        remoteSalt: remoteKey.salt,
+      });
     }
     if (!this.#comedia) {
       this.tuple = { ...this.tuple, remoteIp: ip, remotePort: port };

@@ -1114,7 +1114,9 @@ export class SctpAssociation extends EventEmitter<SctpAssociationEvents> {
           this.ssthresh = Math.max(this.cwnd / 2, 4 * this.mtu);
           this.cwnd = this.ssthresh;
           this.partialBytesAcked = 0;
-          this.fastRecoveryExit = (this.nextTsn - 1) >>> 0;
+          // §7.2.4: the highest outstanding TSN (TSNs are assigned at send(), so not nextTsn − 1:
+          // with a queue behind, recovery would last until the whole queue had been sent).
+          this.fastRecoveryExit = this.highestSentTsn;
         }
       }
     }
