@@ -276,7 +276,7 @@ function setChatOpen(open: boolean): void {
     unread = 0;
     chatUnread.textContent = '';
     chatUnread.hidden = true;
-    chatInput.focus();
+    chatInput.focus({ preventScroll: true });
   }
 }
 
