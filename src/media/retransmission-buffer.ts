@@ -81,9 +81,10 @@ export interface RetransmissionBufferOptions {
 }
 
 export class RetransmissionBuffer {
-  /** Packets stored, NACKed seqs resent, NACKed seqs not found (or too old), throttled. */
+  /** Packets stored, NACKed seqs resent (first re-sends of a packet also count as repaired), NACKed seqs not found (or too old), throttled. */
   stored = 0;
   retransmitted = 0;
+  repaired = 0;
   missing = 0;
   throttled = 0;
   /** Round-trip time used for the resend throttle; update from RTCP (RtpStreamSend.rtt). */
@@ -199,6 +200,7 @@ export class RetransmissionBuffer {
       this.missing++;
       return false;
     }
+    if (this.resentAt[i] === -Infinity) this.repaired++;
     this.resentAt[i] = nowMs;
     if (!this.rtx) this.sendFn(slot, length);
     else this.sendFn(rtxScratch, this.encapsulate(slot, length, rtxScratch));

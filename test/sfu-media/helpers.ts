@@ -1,4 +1,5 @@
 /** Shared pieces of the sfu-media tests: the mediasoup-client page, the API bridge, stats polling. */
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { build } from 'esbuild';
@@ -254,6 +255,7 @@ export async function openPeers(
   bridge: Bridge,
   sendInfo: ReturnType<typeof transportInfo>,
   recvInfo: ReturnType<typeof transportInfo>,
+  sendCaps: unknown = harness.router.rtpCapabilities,
 ): Promise<{ pageA: Page; pageB: Page }> {
   const pageA = await harness.browser.newPage();
   const pageB = await harness.browser.newPage();
@@ -264,7 +266,7 @@ export async function openPeers(
   const caps = harness.router.rtpCapabilities;
   type Setup = { setup: (...a: unknown[]) => Promise<unknown> };
   await pageA.evaluate(([c, info]) => (window as never as Setup).setup(c, info, 'send'), [
-    caps,
+    sendCaps,
     sendInfo,
   ] as const);
   await pageB.evaluate(([c, info]) => (window as never as Setup).setup(c, info, 'recv'), [
@@ -272,4 +274,81 @@ export async function openPeers(
     recvInfo,
   ] as const);
   return { pageA, pageB };
+}
+
+/**
+ * A UDP relay in front of one SFU port: one upstream socket per client address, seeded loss on
+ * RTP (not RTCP) in one direction: client → SFU (`'toServer'`) or SFU → client (`'toClient'`).
+ * `lossRate` may be changed at any time (1 = a blackout).
+ */
+export class LossyRelay {
+  readonly socket: Socket = createSocket('udp4');
+  readonly upstreams = new Map<string, Socket>();
+  forwarded = 0;
+  dropped = 0;
+  /** RTP of this SSRC is dropped whatever the loss rate (-1: none). */
+  dropSsrc = -1;
+  #seed = 0x2545f491;
+
+  constructor(
+    readonly target: { address: string; port: number },
+    public lossRate: number,
+    readonly direction: 'toServer' | 'toClient' = 'toServer',
+  ) {}
+
+  async start(): Promise<number> {
+    await new Promise<void>((resolve) => this.socket.bind(0, '127.0.0.1', resolve));
+    this.socket.on('message', (data, rinfo) => this.#fromClient(data, rinfo));
+    return this.socket.address().port;
+  }
+
+  #random(): number {
+    // xorshift32: a fixed seed makes the drop pattern the same on every run.
+    let x = this.#seed;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    this.#seed = x >>> 0;
+    return this.#seed / 0x100000000;
+  }
+
+  #fromClient(data: Buffer, rinfo: RemoteInfo): void {
+    const key = `${rinfo.address}:${rinfo.port}`;
+    let upstream = this.upstreams.get(key);
+    if (!upstream) {
+      if (this.upstreams.size >= 16) return;
+      const socket = createSocket('udp4');
+      socket.bind(0, '127.0.0.1');
+      socket.on('message', (reply) => {
+        if (this.direction === 'toClient' && this.#drops(reply)) return;
+        this.socket.send(reply, rinfo.port, rinfo.address);
+      });
+      this.upstreams.set(key, socket);
+      upstream = socket;
+    }
+    if (this.direction === 'toServer' && this.#drops(data)) return;
+    this.forwarded++;
+    upstream.send(data, this.target.port, this.target.address);
+  }
+
+  #drops(data: Buffer): boolean {
+    // RFC 7983: 128..191 is RTP/RTCP. Only RTP (not RTCP, PT 192..223) is dropped.
+    const b0 = data[0]!;
+    const pt = data[1]! & 0x7f;
+    if (
+      b0 >= 128 &&
+      b0 <= 191 &&
+      !(pt >= 64 && pt <= 95) &&
+      (this.#random() < this.lossRate || (data.length >= 12 && data.readUInt32BE(8) === this.dropSsrc))
+    ) {
+      this.dropped++;
+      return true;
+    }
+    return false;
+  }
+
+  close(): void {
+    this.socket.close();
+    for (const socket of this.upstreams.values()) socket.close();
+  }
 }

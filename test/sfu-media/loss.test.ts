@@ -6,12 +6,12 @@
  * SFU decapsulates and forwards: the consumer on page B keeps decoding with few losses of its own.
  */
 import assert from 'node:assert/strict';
-import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { after, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import {
   Bridge,
   type Harness,
+  LossyRelay,
   openPeers,
   sleep,
   startHarness,
@@ -32,63 +32,6 @@ before(
 after(async () => {
   await harness?.close();
 });
-
-/** A UDP relay in front of one SFU port: one upstream socket per client address, seeded loss on SRTP. */
-class LossyRelay {
-  readonly socket: Socket = createSocket('udp4');
-  readonly upstreams = new Map<string, Socket>();
-  forwarded = 0;
-  dropped = 0;
-  #seed = 0x2545f491;
-
-  constructor(
-    readonly target: { address: string; port: number },
-    readonly lossRate: number,
-  ) {}
-
-  async start(): Promise<number> {
-    await new Promise<void>((resolve) => this.socket.bind(0, '127.0.0.1', resolve));
-    this.socket.on('message', (data, rinfo) => this.#fromClient(data, rinfo));
-    return this.socket.address().port;
-  }
-
-  #random(): number {
-    // xorshift32: a fixed seed makes the drop pattern the same on every run.
-    let x = this.#seed;
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    this.#seed = x >>> 0;
-    return this.#seed / 0x100000000;
-  }
-
-  #fromClient(data: Buffer, rinfo: RemoteInfo): void {
-    const key = `${rinfo.address}:${rinfo.port}`;
-    let upstream = this.upstreams.get(key);
-    if (!upstream) {
-      if (this.upstreams.size >= 16) return;
-      const socket = createSocket('udp4');
-      socket.bind(0, '127.0.0.1');
-      socket.on('message', (reply) => this.socket.send(reply, rinfo.port, rinfo.address));
-      this.upstreams.set(key, socket);
-      upstream = socket;
-    }
-    // RFC 7983: 128..191 is RTP/RTCP. Only RTP (not RTCP, PT 192..223) is dropped.
-    const b0 = data[0]!;
-    const pt = data[1]! & 0x7f;
-    if (b0 >= 128 && b0 <= 191 && !(pt >= 64 && pt <= 95) && this.#random() < this.lossRate) {
-      this.dropped++;
-      return;
-    }
-    this.forwarded++;
-    upstream.send(data, this.target.port, this.target.address);
-  }
-
-  close(): void {
-    this.socket.close();
-    for (const socket of this.upstreams.values()) socket.close();
-  }
-}
 
 test('5 % loss between Chromium producer and the SFU: NACK/RTX repairs it, the consumer keeps decoding', {
   timeout: 85_000,
@@ -125,6 +68,8 @@ test('5 % loss between Chromium producer and the SFU: NACK/RTX repairs it, the c
       packetsSent: number;
     };
     const dropped = relay.dropped - droppedAtStart;
+    const producer = [...bridge.producers.values()][0]!;
+    const [producerStats] = (await producer.getStats()) as unknown as Record<string, number>[];
     const frames = s.framesDecoded - start.framesDecoded;
     const consumerLost = s.packetsLost - start.packetsLost;
     console.log(
@@ -136,12 +81,29 @@ test('5 % loss between Chromium producer and the SFU: NACK/RTX repairs it, the c
         consumerLost,
         consumerNacks: s.nackCount,
         sender,
+        producerStats: {
+          nackCount: producerStats?.nackCount,
+          nackPacketCount: producerStats?.nackPacketCount,
+          packetsRetransmitted: producerStats?.packetsRetransmitted,
+          packetsRepaired: producerStats?.packetsRepaired,
+          packetsLost: producerStats?.packetsLost,
+          score: producerStats?.score,
+        },
       }),
     );
     // Chromium's rate (and so the drop count) depends on its loss-based estimate: 400–1200 packets here.
     assert.ok(dropped >= 8, `the relay dropped ${dropped} packets`);
     assert.ok(sender.nackCount > 0, 'the SFU NACKed the producer');
     assert.ok(sender.retransmittedPacketsSent > 0, 'the producer retransmitted');
+    // The Producer's getStats counts what the SFU asked for and got (mediasoup's fields).
+    assert.ok(producerStats, 'producer stats');
+    assert.ok(producerStats.nackCount! > 0 && producerStats.nackPacketCount! >= producerStats.nackCount!);
+    // Chromium counts the NACK packets it received; ours counts those sent (a few may be in flight).
+    assert.ok(
+      Math.abs(producerStats.nackCount! - sender.nackCount) <= Math.max(3, sender.nackCount / 5),
+      `producer nackCount ${producerStats.nackCount} vs Chromium's ${sender.nackCount}`,
+    );
+    assert.ok(producerStats.packetsRetransmitted! > 0 && producerStats.packetsRepaired! > 0);
     // Repaired before forwarding: the consumer sees at most a small fraction of the holes.
     assert.ok(
       consumerLost <= Math.max(1, dropped / 4),

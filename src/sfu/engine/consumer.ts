@@ -3,7 +3,7 @@ import { RtpError, RtpView } from '../../wire/rtp/rtp.js';
 import type { EngineContext, Handler } from './context.js';
 import { canonicalMimeType, dumpRtpParameters } from './dump.js';
 import { isRtxCodec } from './ortc.js';
-import type { ProducerEngine } from './producer.js';
+import { createRtpStreamFeedback, type ProducerEngine, type RtpStreamFeedback } from './producer.js';
 import type { MediaKind, RtpEncodingParameters, RtpParameters } from './rtp-parameters.js';
 import { parseScalabilityMode } from './scalability-mode.js';
 import { RateCounter } from './sockets.js';
@@ -92,6 +92,8 @@ export class ConsumerEngine implements Handler {
   #lastTs = 0;
   #lastSentAt = 0;
   readonly #epochs: Epoch[] = [];
+  /** What the receiver reported and asked for; counted by the media plane. */
+  readonly feedback: RtpStreamFeedback = createRtpStreamFeedback();
   readonly #inPlace: boolean;
   readonly #outputSsrc: number;
   #closed = false;
@@ -163,10 +165,17 @@ export class ConsumerEngine implements Handler {
 
   score() {
     return {
-      score: 10,
+      score: this.feedback.score,
       producerScore: this.type === 'pipe' ? 10 : 0,
       producerScores: this.consumableRtpEncodings.map(() => 0),
     };
+  }
+
+  /** The receiver's reports changed the score: 'score' as mediasoup emits it. */
+  updateScore(score: number): void {
+    if (this.feedback.score === score) return;
+    this.feedback.score = score;
+    this.#ctx.emit(this.id, 'score', this.score());
   }
 
   /** Simulcast: the highest active encoding not above the preferred one (else the lowest active). */
@@ -338,20 +347,20 @@ export class ConsumerEngine implements Handler {
             rtxSsrc: encoding.rtx?.ssrc,
             kind: this.kind,
             mimeType: canonicalMimeType(mediaCodec?.mimeType ?? ''),
-            packetsLost: 0,
-            fractionLost: 0,
+            packetsLost: this.feedback.packetsLost,
+            fractionLost: this.feedback.fractionLost,
             packetsDiscarded: 0,
-            packetsRetransmitted: 0,
-            packetsRepaired: 0,
-            nackCount: 0,
-            nackPacketCount: 0,
-            pliCount: 0,
-            firCount: 0,
-            score: 10,
+            packetsRetransmitted: this.feedback.packetsRetransmitted,
+            packetsRepaired: this.feedback.packetsRepaired,
+            nackCount: this.feedback.nackCount,
+            nackPacketCount: this.feedback.nackPacketCount,
+            pliCount: this.feedback.pliCount,
+            firCount: this.feedback.firCount,
+            score: this.feedback.score,
             packetCount: this.#packets,
             byteCount: this.#bytes.total,
             bitrate: this.#bytes.rate(now),
-            roundTripTime: 0,
+            roundTripTime: this.feedback.roundTripTime,
           },
         ];
       }

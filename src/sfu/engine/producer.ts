@@ -14,6 +14,52 @@ const TRACE_TYPES = ['rtp', 'keyframe', 'nack', 'pli', 'fir', 'sr'];
 /** At most one key frame request per stream in this interval (PLI storms help nobody). */
 const KEY_FRAME_REQUEST_INTERVAL_MS = 200;
 
+/**
+ * RTCP feedback and loss figures of one RTP stream, as mediasoup's getStats reports them: for a
+ * Producer stream what the SFU sent its sender (NACKs, key frame requests) and received from it
+ * (retransmissions); for a Consumer stream what its receiver sent (NACKs, PLI, FIR, reports) and
+ * the SFU re-sent. Counted by the transport's media plane.
+ */
+export interface RtpStreamFeedback {
+  nackCount: number;
+  nackPacketCount: number;
+  pliCount: number;
+  firCount: number;
+  packetsRetransmitted: number;
+  /** Retransmissions that filled a hole (Producer), or first re-sends of a packet (Consumer). */
+  packetsRepaired: number;
+  packetsLost: number;
+  /** Of the last report interval, 0..255 (RFC 3550). */
+  fractionLost: number;
+  packetsDiscarded: number;
+  jitter: number;
+  roundTripTime: number;
+  /** 0..10 from the delivered share of the last report interval (mediasoup: round(10·ratio⁴)). */
+  score: number;
+}
+
+export function createRtpStreamFeedback(): RtpStreamFeedback {
+  return {
+    nackCount: 0,
+    nackPacketCount: 0,
+    pliCount: 0,
+    firCount: 0,
+    packetsRetransmitted: 0,
+    packetsRepaired: 0,
+    packetsLost: 0,
+    fractionLost: 0,
+    packetsDiscarded: 0,
+    jitter: 0,
+    roundTripTime: 0,
+    score: 10,
+  };
+}
+
+/** mediasoup's stream score from the fraction lost (0..255) of a report interval. */
+export function scoreFromFractionLost(fractionLost: number): number {
+  return Math.round((1 - fractionLost / 256) ** 4 * 10);
+}
+
 /** A Producer's per-encoding receive state. */
 interface InboundStream {
   ssrc?: number;
@@ -25,6 +71,7 @@ interface InboundStream {
   lastKeyFrameRequestAt: number;
   /** Video: the last packets as forwarded (router ids), shared by the consumers' retransmissions. */
   store: RtpPacketStore | undefined;
+  readonly feedback: RtpStreamFeedback;
 }
 
 /** Packets kept per video stream for consumers' retransmissions (2 s at 250 packets/s). */
@@ -135,6 +182,7 @@ export class ProducerEngine implements Handler {
         lastPacketAt: 0,
         lastKeyFrameRequestAt: 0,
         store: this.kind === 'video' ? new RtpPacketStore(STORED_PACKETS) : undefined,
+        feedback: createRtpStreamFeedback(),
       };
     });
   }
@@ -180,6 +228,12 @@ export class ProducerEngine implements Handler {
     this.#sink.onProducerRtp(this, view, idx, now);
   }
 
+  /** Feedback counters of the stream with this SSRC (once a packet bound it), for the media plane. */
+  feedbackOf(ssrc: number): RtpStreamFeedback | undefined {
+    const idx = this.#ssrcToStream.get(ssrc);
+    return idx === undefined ? undefined : this.streams[idx]!.feedback;
+  }
+
   /** Copies the stored packet `seq` of encoding `idx` (as forwarded, router ids) into `out`: its length, or -1. */
   readStoredPacket(idx: number, seq: number, out: Buffer): number {
     return this.streams[idx]?.store?.read(seq, out) ?? -1;
@@ -207,8 +261,15 @@ export class ProducerEngine implements Handler {
       encodingIdx,
       ssrc: s.ssrc ?? 0,
       rid: s.rid,
-      score: s.packets > 0 ? 10 : 0,
+      score: s.packets > 0 ? s.feedback.score : 0,
     }));
+  }
+
+  /** A stream's score changed (the media plane's receiver reports): 'score' as mediasoup emits it. */
+  updateScore(feedback: RtpStreamFeedback, score: number): void {
+    if (feedback.score === score) return;
+    feedback.score = score;
+    this.#emitScores();
   }
 
   #emitScores(): void {
@@ -223,6 +284,7 @@ export class ProducerEngine implements Handler {
       if (stream.ssrc === undefined || now - stream.lastKeyFrameRequestAt < KEY_FRAME_REQUEST_INTERVAL_MS)
         return;
       stream.lastKeyFrameRequestAt = now;
+      stream.feedback.pliCount++;
       this.#sendRtcp(buildPli(0, stream.ssrc));
     });
   }
@@ -260,20 +322,20 @@ export class ProducerEngine implements Handler {
             rid: s.rid,
             kind: this.kind,
             mimeType: canonicalMimeType(mediaCodec?.mimeType ?? ''),
-            packetsLost: 0,
-            fractionLost: 0,
-            packetsDiscarded: 0,
-            packetsRetransmitted: 0,
-            packetsRepaired: 0,
-            nackCount: 0,
-            nackPacketCount: 0,
-            pliCount: 0,
-            firCount: 0,
-            score: 10,
+            packetsLost: s.feedback.packetsLost,
+            fractionLost: s.feedback.fractionLost,
+            packetsDiscarded: s.feedback.packetsDiscarded,
+            packetsRetransmitted: s.feedback.packetsRetransmitted,
+            packetsRepaired: s.feedback.packetsRepaired,
+            nackCount: s.feedback.nackCount,
+            nackPacketCount: s.feedback.nackPacketCount,
+            pliCount: s.feedback.pliCount,
+            firCount: s.feedback.firCount,
+            score: s.feedback.score,
             packetCount: s.packets,
             byteCount: s.bytes.total,
             bitrate: s.bytes.rate(now),
-            jitter: 0,
+            jitter: s.feedback.jitter,
           }));
       }
       case 'producer.pause':

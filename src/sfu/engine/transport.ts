@@ -73,6 +73,11 @@ export abstract class TransportEngine implements Handler, RtpSender, DataSender 
   protected readonly rtpRecvBytes = new RateCounter();
   protected readonly rtpSendBytes = new RateCounter();
   #maxIncomingBitrate?: number;
+
+  /** setMaxIncomingBitrate(): the ceiling of the bandwidth estimate sent to the remote (REMB). */
+  get maxIncomingBitrate(): number | undefined {
+    return this.#maxIncomingBitrate;
+  }
   #maxOutgoingBitrate = 0;
   #minOutgoingBitrate = 0;
   #traceEventTypes: string[] = [];

@@ -20,7 +20,7 @@ import { NackGenerator } from '../../media/nack-generator.js';
 import { RetransmissionBuffer } from '../../media/retransmission-buffer.js';
 import { RtpStreamRecv } from '../../media/rtp-stream-recv.js';
 import { RtpStreamSend } from '../../media/rtp-stream-send.js';
-import { TransportCcGenerator } from '../../media/transport-cc.js';
+import { RembSender, TransportCcGenerator } from '../../media/transport-cc.js';
 import type { DtlsCertificate } from '../../transport/dtls/index.js';
 import { type DtlsParameters, WebRtcEndpoint } from '../../transport/endpoint/index.js';
 import type { IceTuple } from '../../transport/ice/index.js';
@@ -37,7 +37,7 @@ import { RtpError, RtpView } from '../../wire/rtp/rtp.js';
 import type { ConsumerEngine } from './consumer.js';
 import type { WebRtcMediaPlane, WebRtcMediaPlaneFactory, WebRtcMediaPlaneHost } from './media-plane.js';
 import { isRtxCodec } from './ortc.js';
-import type { ProducerEngine } from './producer.js';
+import { type ProducerEngine, type RtpStreamFeedback, scoreFromFractionLost } from './producer.js';
 import type { TransportEngine, Tuple } from './transport.js';
 
 /** A video consumer stream silent this long asks for a key frame when it sends again. */
@@ -48,6 +48,8 @@ const URI_RRID = 'urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id';
 /** NACK retries are checked this often; transport-cc feedback and receiver reports less often. */
 const TICK_MS = 40;
 const TRANSPORT_CC_INTERVAL_MS = 100;
+/** REMB (producers without transport-cc): often enough for the sender to ramp up in seconds. */
+const REMB_INTERVAL_MS = 500;
 const RECEIVER_REPORT_INTERVAL_MS = 1000;
 
 /** A producer media stream received on this transport (by its SSRC). */
@@ -57,6 +59,8 @@ interface InboundMedia {
   ssrc: number;
   recv: RtpStreamRecv;
   nack: NackGenerator | undefined;
+  /** The Producer stream's getStats counters (found once the Producer bound the SSRC). */
+  feedback: RtpStreamFeedback | undefined;
 }
 
 /** A producer's RTX stream: decapsulated here, so the Producer sees the original packet. */
@@ -119,6 +123,20 @@ export function createWebRtcMediaPlaneFactory(
   };
 }
 
+/** Sequence numbers a generic NACK asks for (each PID and the bits of its BLP). */
+function nackedPackets(buf: Buffer, offset: number, length: number): number {
+  let n = 0;
+  for (let at = offset + 12; at + 4 <= offset + length; at += 4) {
+    let blp = (buf[at + 2]! << 8) | buf[at + 3]!;
+    n++;
+    while (blp !== 0) {
+      n += blp & 1;
+      blp >>>= 1;
+    }
+  }
+  return n;
+}
+
 function tupleOf(tuple: IceTuple | undefined): Tuple | undefined {
   if (!tuple) return undefined;
   return {
@@ -148,6 +166,9 @@ class EndpointMediaPlane implements WebRtcMediaPlane {
   readonly #transportCc: TransportCcGenerator;
   #transportCcId = 0;
   #transportCcProducers = -1;
+  /** Bandwidth estimate for producers that negotiated goog-remb and not transport-cc. */
+  #remb: RembSender | undefined;
+  readonly #rembSsrcs: number[] = [];
   readonly #timer: NodeJS.Timeout;
   #lastTransportCcAt = 0;
   #lastReportAt = 0;
@@ -327,6 +348,7 @@ class EndpointMediaPlane implements WebRtcMediaPlane {
       this.#findTransportCcId(transport);
     if (this.#transportCcId > 0)
       this.#transportCc.record(view.readTransportWideSeq(this.#transportCcId), now, view.ssrc);
+    else if (this.#remb) this.#remb.record(packet.length, now);
     const ssrc = view.ssrc;
     const stream = this.#inbound.get(ssrc) ?? this.#bindInbound(view);
     if (stream === undefined) {
@@ -339,6 +361,7 @@ class EndpointMediaPlane implements WebRtcMediaPlane {
       const media = stream.media;
       // Rewrites the packet in place (2 bytes further on) into the original one.
       if (media.recv.receiveRtx(view, originalPt, now) < 0) return;
+      if (media.feedback) media.feedback.packetsRetransmitted++;
       media.nack?.received(view.sequenceNumber, now);
       this.#host.deliverRtp(view.buf.subarray(view.offset, view.offset + view.length));
       return;
@@ -347,15 +370,22 @@ class EndpointMediaPlane implements WebRtcMediaPlane {
     this.#host.deliverRtp(packet);
   }
 
+  /** Which bandwidth feedback the producers negotiated: transport-cc, else REMB, else none. */
   #findTransportCcId(transport: TransportEngine): void {
     this.#transportCcProducers = transport.producers.size;
+    let remb = false;
     for (const producer of transport.producers.values()) {
       const ext = producer.rtpParameters.headerExtensions?.find((e) => e.uri === URI_TWCC);
       if (ext) {
         this.#transportCcId = ext.id;
+        this.#remb = undefined;
         return;
       }
+      for (const codec of producer.rtpParameters.codecs)
+        if (codec.rtcpFeedback?.some((f) => f.type === 'goog-remb')) remb = true;
     }
+    if (remb && !this.#remb)
+      this.#remb = new RembSender({ senderSsrc: this.#rtcpSsrc, intervalMs: REMB_INTERVAL_MS });
   }
 
   /** Which Producer stream an SSRC is: by declared SSRC (media or RTX), by RID, by repaired RID. */
@@ -395,13 +425,21 @@ class EndpointMediaPlane implements WebRtcMediaPlane {
       producer,
       ssrc,
       recv: new RtpStreamRecv({ ssrc, clockRate: codec?.clockRate ?? 90000 }),
-      nack: nackable
-        ? new NackGenerator({
-            sendNack: (seqs) => endpoint.sendRtcp(buildNack(senderSsrc, ssrc, seqs)),
-            requestKeyFrame: () => producer.requestKeyFrame(),
-          })
-        : undefined,
+      nack: undefined,
+      feedback: producer.feedbackOf(ssrc),
     };
+    if (nackable)
+      stream.nack = new NackGenerator({
+        sendNack: (seqs) => {
+          stream.feedback ??= producer.feedbackOf(ssrc);
+          if (stream.feedback) {
+            stream.feedback.nackCount++;
+            stream.feedback.nackPacketCount += seqs.length;
+          }
+          endpoint.sendRtcp(buildNack(senderSsrc, ssrc, seqs));
+        },
+        requestKeyFrame: () => producer.requestKeyFrame(),
+      });
     this.#inbound.set(ssrc, stream);
     return stream;
   }
@@ -432,6 +470,15 @@ class EndpointMediaPlane implements WebRtcMediaPlane {
       this.#lastTransportCcAt = now;
       for (const feedback of this.#transportCc.buildFeedback()) this.endpoint.sendRtcp(feedback);
     }
+    const remb = this.#remb;
+    if (remb) {
+      remb.maxBitrate = this.transport?.maxIncomingBitrate ?? 10_000_000;
+      const ssrcs = this.#rembSsrcs;
+      ssrcs.length = 0;
+      for (const stream of this.#inbound.values()) if (!stream.rtx) ssrcs.push(stream.ssrc);
+      const packet = ssrcs.length > 0 ? remb.maybeBuild(now, ssrcs) : undefined;
+      if (packet) this.endpoint.sendRtcp(packet);
+    }
     if (now - this.#lastReportAt >= RECEIVER_REPORT_INTERVAL_MS) {
       this.#lastReportAt = now;
       // Sender Reports for the consumer streams (RTT from the receivers' LSR/DLSR, A/V sync).
@@ -446,6 +493,7 @@ class EndpointMediaPlane implements WebRtcMediaPlane {
         if (sr) this.endpoint.sendRtcp(sr);
       }
       const reports: ReportBlock[] = [];
+      let worstFractionLost = 0;
       for (const stream of this.#inbound.values()) {
         if (stream.rtx || reports.length === 31) continue;
         const block: ReportBlock = {
@@ -457,8 +505,21 @@ class EndpointMediaPlane implements WebRtcMediaPlane {
           lastSr: 0,
           delaySinceLastSr: 0,
         };
-        if (stream.recv.fillReportBlock(block, now)) reports.push(block);
+        if (!stream.recv.fillReportBlock(block, now)) continue;
+        reports.push(block);
+        worstFractionLost = Math.max(worstFractionLost, block.fractionLost);
+        stream.feedback ??= stream.producer.feedbackOf(stream.ssrc);
+        const feedback = stream.feedback;
+        if (feedback) {
+          feedback.packetsLost = block.packetsLost;
+          feedback.fractionLost = block.fractionLost;
+          feedback.jitter = block.jitter;
+          feedback.packetsDiscarded = stream.recv.packetsDiscarded;
+          feedback.packetsRepaired = stream.nack?.recovered ?? 0;
+          stream.producer.updateScore(feedback, scoreFromFractionLost(block.fractionLost));
+        }
       }
+      if (this.#remb) this.#remb.lossFraction = worstFractionLost / 256;
       if (reports.length > 0) this.endpoint.sendRtcp(buildReceiverReport({ ssrc: this.#rtcpSsrc, reports }));
     }
   }
@@ -493,6 +554,11 @@ class EndpointMediaPlane implements WebRtcMediaPlane {
           if (!stream) continue;
           const rtt = stream.send.receiveReportBlock(buf, at);
           if (rtt >= 0 && stream.buffer) stream.buffer.rttMs = Math.max(10, rtt);
+          const feedback = stream.consumer.feedback;
+          feedback.packetsLost = stream.send.packetsLost;
+          feedback.fractionLost = stream.send.fractionLost;
+          if (rtt >= 0) feedback.roundTripTime = rtt;
+          stream.consumer.updateScore(scoreFromFractionLost(stream.send.fractionLost));
         }
       }
       if (reader.packetType === RtcpType.SR && contentLength >= 28) {
@@ -506,11 +572,17 @@ class EndpointMediaPlane implements WebRtcMediaPlane {
       } else if (reader.packetType === RtcpType.PSFB && contentLength >= 12) {
         if (reader.fmt === PsfbFmt.PLI) {
           const stream = this.#outboundOf(buf.readUInt32BE(offset + 8));
-          if (stream) this.#requestKeyFrame(stream.consumer);
+          if (stream) {
+            stream.consumer.feedback.pliCount++;
+            this.#requestKeyFrame(stream.consumer);
+          }
         } else if (reader.fmt === PsfbFmt.FIR) {
           for (let at = offset + 12; at + 8 <= offset + contentLength; at += 8) {
             const stream = this.#outboundOf(buf.readUInt32BE(at));
-            if (stream) this.#requestKeyFrame(stream.consumer);
+            if (stream) {
+              stream.consumer.feedback.firCount++;
+              this.#requestKeyFrame(stream.consumer);
+            }
           }
         }
       } else if (
@@ -519,7 +591,17 @@ class EndpointMediaPlane implements WebRtcMediaPlane {
         contentLength >= 16
       ) {
         const stream = this.#outboundOf(buf.readUInt32BE(offset + 8));
-        stream?.buffer?.handleNack(buf, offset, contentLength, now);
+        if (stream) {
+          const feedback = stream.consumer.feedback;
+          feedback.nackCount++;
+          feedback.nackPacketCount += nackedPackets(buf, offset, contentLength);
+          const buffer = stream.buffer;
+          if (buffer) {
+            buffer.handleNack(buf, offset, contentLength, now);
+            feedback.packetsRetransmitted = buffer.retransmitted;
+            feedback.packetsRepaired = buffer.repaired;
+          }
+        }
       }
     }
   }
