@@ -471,11 +471,16 @@ export class SfuRooms {
     return found;
   }
 
-  /** Runs an SFU call, turning argument and state errors into `bad_request`. */
-  private static async sfuCall<T>(call: () => Promise<T>): Promise<T> {
+  /**
+   * Runs an SFU call on `target`, turning argument and state errors into `bad_request`, and any
+   * failure of a target that closed meanwhile (its owner left, its producer closed) into
+   * `not_found`, as if the request had come a moment later.
+   */
+  private static async sfuCall<T>(target: { readonly closed: boolean }, call: () => Promise<T>): Promise<T> {
     try {
       return await call();
     } catch (err) {
+      if (target.closed) throw new SignalingError('not_found', 'it closed meanwhile');
       throw toSignalingError(err);
     }
   }
@@ -533,7 +538,7 @@ export class SfuRooms {
       if (me.transports.size >= this.maxTransports)
         throw new SignalingError('bad_request', `at most ${this.maxTransports} transports per peer`);
       const sctp = data.sctpCapabilities as { numStreams?: { OS?: unknown; MIS?: unknown } } | undefined;
-      const transport = await SfuRooms.sfuCall(() =>
+      const transport = await SfuRooms.sfuCall(pooled.router, () =>
         pooled.router.createWebRtcTransport({
           listenInfos: this.listenInfos,
           preferUdp: true,
@@ -572,13 +577,15 @@ export class SfuRooms {
 
     this.register('connectWebRtcTransport', connectWebRtcTransportSchema, async (ctx, data) => {
       const transport = SfuRooms.find(this.mine(ctx).transports, data.transportId, 'transport');
-      await SfuRooms.sfuCall(() => transport.connect({ dtlsParameters: data.dtlsParameters as never }));
+      await SfuRooms.sfuCall(transport, () =>
+        transport.connect({ dtlsParameters: data.dtlsParameters as never }),
+      );
       return {};
     });
 
     this.register('restartIce', restartIceSchema, async (ctx, data) => {
       const transport = SfuRooms.find(this.mine(ctx).transports, data.transportId, 'transport');
-      const iceParameters = await SfuRooms.sfuCall(() => transport.restartIce());
+      const iceParameters = await SfuRooms.sfuCall(transport, () => transport.restartIce());
       return { iceParameters };
     });
 
@@ -592,7 +599,7 @@ export class SfuRooms {
           throw new SignalingError('bad_request', 'produce needs a send transport');
         if (me.producers.size + me.dataProducers.size >= this.maxProducers)
           throw new SignalingError('bad_request', `at most ${this.maxProducers} producers per peer`);
-        const producer = await SfuRooms.sfuCall(() =>
+        const producer = await SfuRooms.sfuCall(transport, () =>
           transport.produce({
             kind: data.kind,
             rtpParameters: data.rtpParameters as never,
@@ -633,7 +640,7 @@ export class SfuRooms {
           throw new SignalingError('bad_request', 'produceData needs a send transport');
         if (me.producers.size + me.dataProducers.size >= this.maxProducers)
           throw new SignalingError('bad_request', `at most ${this.maxProducers} producers per peer`);
-        const dataProducer = await SfuRooms.sfuCall(() =>
+        const dataProducer = await SfuRooms.sfuCall(transport, () =>
           transport.produceData({
             sctpStreamParameters: data.sctpStreamParameters as never,
             ...(data.label !== undefined ? { label: data.label } : {}),
@@ -666,12 +673,12 @@ export class SfuRooms {
     });
     this.register('pauseProducer', producerIdSchema, async (ctx, data) => {
       const producer = SfuRooms.find(this.mine(ctx).producers, data.producerId, 'producer');
-      await SfuRooms.sfuCall(() => producer.pause());
+      await SfuRooms.sfuCall(producer, () => producer.pause());
       return {};
     });
     this.register('resumeProducer', producerIdSchema, async (ctx, data) => {
       const producer = SfuRooms.find(this.mine(ctx).producers, data.producerId, 'producer');
-      await SfuRooms.sfuCall(() => producer.resume());
+      await SfuRooms.sfuCall(producer, () => producer.resume());
       return {};
     });
     this.register('closeDataProducer', dataProducerIdSchema, async (ctx, data) => {
@@ -680,17 +687,17 @@ export class SfuRooms {
     });
     this.register('pauseConsumer', consumerIdSchema, async (ctx, data) => {
       const consumer = SfuRooms.find(this.mine(ctx).consumers, data.consumerId, 'consumer');
-      await SfuRooms.sfuCall(() => consumer.pause());
+      await SfuRooms.sfuCall(consumer, () => consumer.pause());
       return {};
     });
     this.register('resumeConsumer', consumerIdSchema, async (ctx, data) => {
       const consumer = SfuRooms.find(this.mine(ctx).consumers, data.consumerId, 'consumer');
-      await SfuRooms.sfuCall(() => consumer.resume());
+      await SfuRooms.sfuCall(consumer, () => consumer.resume());
       return {};
     });
     this.register('setPreferredLayers', setPreferredLayersSchema, async (ctx, data) => {
       const consumer = SfuRooms.find(this.mine(ctx).consumers, data.consumerId, 'consumer');
-      await SfuRooms.sfuCall(() =>
+      await SfuRooms.sfuCall(consumer, () =>
         consumer.setPreferredLayers({
           spatialLayer: data.spatialLayer,
           ...(data.temporalLayer !== undefined ? { temporalLayer: data.temporalLayer } : {}),
@@ -700,13 +707,13 @@ export class SfuRooms {
     });
     this.register('getStats', getStatsSchema, async (ctx, data) => {
       const me = this.mine(ctx);
-      let target: { getStats(): Promise<unknown[]> };
+      let target: { readonly closed: boolean; getStats(): Promise<unknown[]> };
       if (data.transportId !== undefined)
         target = SfuRooms.find(me.transports, data.transportId, 'transport');
       else if (data.producerId !== undefined)
         target = SfuRooms.find(me.producers, data.producerId, 'producer');
       else target = SfuRooms.find(me.consumers, data.consumerId as string, 'consumer');
-      return { stats: await SfuRooms.sfuCall(() => target.getStats()) };
+      return { stats: await SfuRooms.sfuCall(target, () => target.getStats()) };
     });
   }
 
