@@ -29,6 +29,7 @@ import {
   emptySchema,
   getStatsSchema,
   type NewConsumerData,
+  type NewDataConsumerData,
   produceDataSchema,
   producerIdSchema,
   produceSchema,
@@ -106,6 +107,8 @@ class SfuPeer {
   /** Each consumer's `newConsumer` data, to announce again after a resume. */
   readonly announcements = new Map<string, NewConsumerData>();
   readonly dataConsumed = new Set<string>();
+  /** Each data consumer's `newDataConsumer` data, to announce again after a resume. */
+  readonly dataAnnouncements = new Map<string, NewDataConsumerData>();
   rtpCapabilities: RtpCapabilities | undefined;
   /** Where consumers go: the latest recv transport. */
   recvTransport: WebRtcTransport | undefined;
@@ -522,6 +525,8 @@ export class SfuRooms {
         // Sent again (e.g. after a signaling reconnect): announce the live consumers once more,
         // since notifications to a peer without a socket are dropped.
         for (const announcement of me.announcements.values()) ctx.peer.notify('newConsumer', announcement);
+        for (const announcement of me.dataAnnouncements.values())
+          ctx.peer.notify('newDataConsumer', announcement);
         this.subscribeLater(sfuRoom, me);
         return {};
       },
@@ -835,12 +840,13 @@ export class SfuRooms {
     me.dataConsumers.set(dataConsumer.id, dataConsumer);
     dataConsumer.observer.once('close', () => {
       me.dataConsumers.delete(dataConsumer.id);
+      me.dataAnnouncements.delete(dataConsumer.id);
       me.dataConsumed.delete(dataProducer.id);
     });
     dataConsumer.on('dataproducerclose', () =>
       peer.notify('dataConsumerClosed', { dataConsumerId: dataConsumer.id }),
     );
-    peer.notify('newDataConsumer', {
+    const announcement: NewDataConsumerData = {
       peerId: owner.peer.id,
       dataProducerId: dataProducer.id,
       id: dataConsumer.id,
@@ -848,7 +854,9 @@ export class SfuRooms {
       label: dataConsumer.label,
       protocol: dataConsumer.protocol,
       appData: dataProducer.appData,
-    });
+    };
+    me.dataAnnouncements.set(dataConsumer.id, announcement);
+    peer.notify('newDataConsumer', announcement);
   }
 }
 
