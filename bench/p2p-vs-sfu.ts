@@ -31,6 +31,8 @@ const WINDOW_MS = 10_000;
 /** After every page decodes every other, before the window: bandwidth estimates settle. */
 const SETTLE_MS = 4000;
 const WARMUP_TIMEOUT_MS = 45_000;
+/** A point where the machine did not keep up is measured again, up to this many times in all. */
+const MAX_ATTEMPTS = 3;
 
 /**
  * Runs before the page's scripts: records every RTCPeerConnection (the mesh's and
@@ -129,6 +131,7 @@ interface Row {
   /** Pages that decoded every other page's video before the warm-up timeout. */
   warmedUp: number;
   load: number;
+  attempts: number;
 }
 
 function rate(before: Record<string, number>, after: Record<string, number>, seconds: number): number[] {
@@ -136,6 +139,9 @@ function rate(before: Record<string, number>, after: Record<string, number>, sec
     .filter((key) => key in before)
     .map((key) => (after[key]! - before[key]!) / seconds);
 }
+
+/** The machine did not keep up: some page never decoded everyone, or a remote video ran slow. */
+const keptUp = (r: Row) => r.warmedUp === r.n && r.minReceiveFps >= 0.8 * VIDEO.frameRate;
 
 const mean = (values: number[]) =>
   values.length === 0 ? 0 : values.reduce((a, b) => a + b, 0) / values.length;
@@ -196,6 +202,7 @@ async function measure(
       minReceiveFps: Math.min(...perPage.map((p) => p.minReceiveFps)),
       warmedUp,
       load,
+      attempts: 1,
     };
   } finally {
     await Promise.all(
@@ -259,15 +266,17 @@ function svgChart(rows: Row[]): string {
     { label: 'SFU downlink', mode: 'sfu', key: 'downlinkKbps', color: '#1f77b4', dash: '6 4' },
   ];
   for (const [i, s] of series.entries()) {
-    const points = rows
-      .filter((r) => r.mode === s.mode)
-      .sort((a, b) => a.n - b.n)
-      .map((r) => [x(r.n), y(r[s.key])] as const);
+    const modeRows = rows.filter((r) => r.mode === s.mode).sort((a, b) => a.n - b.n);
+    const points = modeRows.map((r) => [x(r.n), y(r[s.key])] as const);
     const dash = s.dash ? ` stroke-dasharray="${s.dash}"` : '';
     parts.push(
       `<polyline fill="none" stroke="${s.color}" stroke-width="2"${dash} points="${points.map(([px, py]) => `${px.toFixed(1)},${py.toFixed(1)}`).join(' ')}"/>`,
     );
-    for (const [px, py] of points) {
+    for (const [j, [px, py]] of points.entries()) {
+      if (!keptUp(modeRows[j]!))
+        parts.push(
+          `<circle cx="${px.toFixed(1)}" cy="${py.toFixed(1)}" r="8" fill="none" stroke="#999" stroke-width="1.5"/>`,
+        );
       parts.push(
         s.key === 'uplinkKbps'
           ? `<circle cx="${px.toFixed(1)}" cy="${py.toFixed(1)}" r="3.5" fill="${s.color}"/>`
@@ -281,7 +290,14 @@ function svgChart(rows: Row[]): string {
       `<text x="${lx + 38}" y="${ly + 4}">${s.label}</text>`,
     );
   }
-  parts.push('</svg>');
+  const ly = margin.top + 10 + series.length * 22;
+  const lx = margin.left + plotW + 20;
+  parts.push(
+    `<circle cx="${lx + 15}" cy="${ly}" r="8" fill="none" stroke="#999" stroke-width="1.5"/>`,
+    `<text x="${lx + 38}" y="${ly + 4}">machine did not</text>`,
+    `<text x="${lx + 38}" y="${ly + 18}">keep up (see table)</text>`,
+    '</svg>',
+  );
   return `${parts.join('\n')}\n`;
 }
 
@@ -312,16 +328,18 @@ function markdown(rows: Row[], command: string): string {
     '  SFU: a send and a receive transport);',
     '- **send / receive fps**: frames encoded per outgoing video stream and decoded per incoming one,',
     '  mean over the pages (receive min: the slowest remote video of any page) — they show whether the',
-    '  machine kept up.',
+    '  machine kept up. A point where some page did not decode every other page, or some remote video',
+    `  ran below 80 % of ${VIDEO.frameRate} fps, is measured again (at most ${MAX_ATTEMPTS} runs; the table keeps the best run);`,
+    '- **load avg**: the 1-minute load average when the window started (2 cores).',
     '',
     '![uplink and downlink per participant vs N](p2p-vs-sfu.svg)',
     '',
-    '| N | mode | uplink kbit/s | downlink kbit/s | connections | send fps | receive fps (min) | pages warmed up | load avg |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| N | mode | uplink kbit/s | downlink kbit/s | connections | send fps | receive fps (min) | pages warmed up | load avg | runs |',
+    '|---|---|---|---|---|---|---|---|---|---|',
     ...rows.map(
       (r) =>
         `| ${r.n} | ${r.mode.toUpperCase()} | ${fmt(r.uplinkKbps)} | ${fmt(r.downlinkKbps)} | ${r.connections.toFixed(1)} | ` +
-        `${r.sendFps.toFixed(1)} | ${r.receiveFps.toFixed(1)} (${r.minReceiveFps.toFixed(1)}) | ${r.warmedUp}/${r.n} | ${r.load.toFixed(1)} |`,
+        `${r.sendFps.toFixed(1)} | ${r.receiveFps.toFixed(1)} (${r.minReceiveFps.toFixed(1)}) | ${r.warmedUp}/${r.n} | ${r.load.toFixed(1)} | ${r.attempts} |`,
     ),
     '',
     '## Reading the figures',
@@ -331,7 +349,7 @@ function markdown(rows: Row[], command: string): string {
     'whatever N is, and the SFU forwards it N − 1 times. Downlink is N − 1 streams either way.',
     '',
   ];
-  const slow = rows.filter((r) => r.warmedUp < r.n || r.minReceiveFps < 0.8 * VIDEO.frameRate);
+  const slow = rows.filter((r) => !keptUp(r));
   if (slow.length > 0) {
     lines.push(
       'Where the machine did not keep up (a page never decoded every other page within the warm-up,',
@@ -363,7 +381,17 @@ async function main(): Promise<void> {
   try {
     for (let n = MIN_N; n <= MAX_N; n++) {
       for (const mode of MODES) {
-        const row = await measure(browser, bench.server.httpUrl, bench.server.wsUrl, n, mode);
+        let row = await measure(browser, bench.server.httpUrl, bench.server.wsUrl, n, mode);
+        for (let attempt = 2; attempt <= MAX_ATTEMPTS && !keptUp(row); attempt++) {
+          console.log(
+            `N=${n} ${mode}: the machine did not keep up (min ${row.minReceiveFps.toFixed(1)} fps), again`,
+          );
+          await sleep(5000);
+          const again = await measure(browser, bench.server.httpUrl, bench.server.wsUrl, n, mode);
+          const better =
+            again.warmedUp > row.warmedUp || again.minReceiveFps > row.minReceiveFps ? again : row;
+          row = { ...better, attempts: attempt };
+        }
         rows.push(row);
         console.log(
           `N=${n} ${mode}: up ${row.uplinkKbps.toFixed(0)} kbit/s, down ${row.downlinkKbps.toFixed(0)} kbit/s, ` +
