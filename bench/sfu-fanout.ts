@@ -1,264 +1,195 @@
 /**
- * SFU fan-out through real WebRtcTransports: one producer of synthetic VP8 RTP (~250 packets/s)
- * to N consumers on one worker. Every client (producer and consumers) is our own stack in this
- * load process: a UDP socket, a STUN check with USE-CANDIDATE, a DTLS client and SRTP. The
- * worker decrypts each producer packet once, then per consumer copies, rewrites, stores it for
- * retransmission, encrypts and sends it.
+ * SFU fan-out through real WebRtcTransports: one producer of synthetic VP8 RTP (250 packets/s of
+ * 1020 bytes, ~2 Mbps) to N consumers on one worker. The clients (bench/lib/sfu-clients.ts) are
+ * our own stack in separate load-generator processes. The worker decrypts each producer packet
+ * once, then per consumer rewrites it, protects it and sends it.
  *
- * Measures, over the measuring window: SRTP packets the consumers received per second, worker
- * CPU (utime+stime from /proc/<pid>/stat) per forwarded packet, and worker RSS growth per consumer.
- *   npx tsx bench/sfu-fanout.ts [consumers...]     (default 50 200 400)
+ * Measures over the measuring window: SRTP packets the consumers received per second and the
+ * share delivered, worker CPU (utime+stime from /proc/<pid>/stat) per forwarded packet, the load
+ * generator's CPU, forwarding latency p50/p99 (producer client send → consumer client receive,
+ * from the abs-send-time extension), and worker RSS growth per consumer.
+ *
+ *   npx tsx bench/sfu-fanout.ts [consumers...]     (default 50 100 200)
+ *   npx tsx bench/sfu-fanout.ts --floor [sockets]  the same sends without the SFU: a bare loop of
+ *                                                  dgram sends (and SRTP protect + send) in this process
+ * Environment: BENCH_CLIENT_PROCESSES (load-generator processes, default 2), BENCH_MEASURE_MS
+ * (default 8000), BENCH_PROFILE_DIR (write a CPU profile of the worker there; see
+ * bench/lib/profiled-worker.ts and bench/lib/cpuprofile-top.ts).
  */
+
+import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
-import { readFileSync } from 'node:fs';
 import * as sfu from '../src/sfu/index.js';
 import type { Router, WebRtcTransport } from '../src/sfu/public-types.js';
+import { workerProcessSettings } from '../src/sfu/worker.js';
+import { SrtpContext } from '../src/transport/srtp/index.js';
 import {
-  SRTP_PROFILES as DTLS_SRTP_PROFILES,
-  type DtlsCertificate,
-  DtlsSession,
-  fingerprints,
-  generateCertificate,
-} from '../src/transport/dtls/index.js';
-import { classifyPacket, PacketKind } from '../src/transport/ice/index.js';
-import { SrtpSession, srtpProfileById } from '../src/transport/srtp/index.js';
-import { StunAttr, StunBuilder, StunClass, StunMethod, shortTermKey } from '../src/wire/stun/index.js';
+  BENCH_MEDIA_CODECS,
+  ClientPool,
+  cpuMs,
+  latencyPercentile,
+  producerRtpParameters,
+  rssKb,
+  type StreamSpec,
+  sentBetween,
+} from './lib/sfu-clients.js';
 
 const PACKETS_PER_SECOND = 250;
 const PAYLOAD = 1000;
 const WARMUP_MS = 2000;
-const MEASURE_MS = 8000;
-const VP8_PT = 96;
+const MEASURE_MS = Number(process.env.BENCH_MEASURE_MS) || 8000;
+const CLIENT_PROCESSES = Number(process.env.BENCH_CLIENT_PROCESSES) || 2;
 const PRODUCER_SSRC = 0x11223344;
 
-const counts = process.argv
-  .slice(2)
-  .map(Number)
-  .filter((n) => n > 0);
-const consumerCounts = counts.length > 0 ? counts : [50, 200, 400];
-
-const CLK_TCK = 100; // Linux USER_HZ
-
-function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // Fields 14 and 15 (utime, stime), counted from 1 with pid and comm before the ')'.
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
-}
-
-function rssKb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-}
-
-/** One client of the SFU: socket, ICE check, DTLS client, SRTP. */
-class BenchClient {
-  readonly socket: Socket = createSocket('udp4');
-  rtpReceived = 0;
-  srtp?: SrtpSession;
-  #dtls?: DtlsSession;
-  #check?: Buffer;
-  #port = 0;
-
-  constructor(readonly certificate: DtlsCertificate) {}
-
-  async bind(): Promise<void> {
-    await new Promise<void>((resolve) => this.socket.bind(0, '127.0.0.1', resolve));
-    this.socket.on('message', (msg) => {
-      const b0 = msg[0]!;
-      if (b0 >= 128 && b0 <= 191) {
-        this.rtpReceived++;
-        return;
-      }
-      if (classifyPacket(msg) === PacketKind.Dtls) this.#dtls?.handleDatagram(msg);
-    });
-  }
-
-  /** connect() on the SFU side, then ICE check and DTLS handshake to the transport's candidate. */
-  async connect(transport: WebRtcTransport): Promise<void> {
-    await transport.connect({
-      dtlsParameters: { role: 'client', fingerprints: fingerprints(this.certificate.der) as never },
-    });
-    const candidate = transport.iceCandidates[0]!;
-    this.#port = candidate.port;
-    this.#check = new StunBuilder(StunMethod.Binding, StunClass.Request)
-      .add(StunAttr.Username, `${transport.iceParameters.usernameFragment}:bench`)
-      .addUint32(StunAttr.Priority, 1)
-      .addUint64(StunAttr.IceControlling, 1n)
-      .addFlag(StunAttr.UseCandidate)
-      .addMessageIntegrity(shortTermKey(transport.iceParameters.password))
-      .addFingerprint()
-      .build();
-    const dtls = new DtlsSession({
-      role: 'client',
-      certificate: this.certificate,
-      remoteFingerprints: transport.dtlsParameters.fingerprints as never,
-      send: (datagram) => this.socket.send(datagram, this.#port, '127.0.0.1'),
-    });
-    this.#dtls = dtls;
-    const connected = new Promise<void>((resolve, reject) => {
-      dtls.once('connected', () => resolve());
-      dtls.once('error', reject);
-    });
-    this.keepAlive();
-    // The SFU answers the check and selects this tuple; give it a moment before the ClientHello.
-    await new Promise((r) => setTimeout(r, 20));
-    dtls.start();
-    await connected;
-    const keys = dtls.srtpKeyingMaterial();
-    const profile = srtpProfileById(DTLS_SRTP_PROFILES.find((p) => p.name === keys.profile)!.id)!;
-    this.srtp = new SrtpSession({
-      profile: profile.name,
-      localKey: keys.localMasterKey,
-      localSalt: keys.localMasterSalt,
-      remoteKey: keys.remoteMasterKey,
-      remoteSalt: keys.remoteMasterSalt,
-    });
-  }
-
-  /** A connectivity check (consent refresh). */
-  keepAlive(): void {
-    if (this.#check) this.socket.send(this.#check, this.#port, '127.0.0.1');
-  }
-
-  send(packet: Buffer): void {
-    const out = this.srtp!.protectRtp(packet);
-    if (typeof out !== 'number') this.socket.send(out, this.#port, '127.0.0.1');
-  }
-
-  close(): void {
-    this.#dtls?.close();
-    this.socket.close();
-  }
-}
-
-/** A VP8 packet: payload descriptor (S bit, keyframe on every 100th), then filler. */
-function vp8Packet(seq: number, timestamp: number, keyframe: boolean, marker: boolean): Buffer {
-  const packet = Buffer.alloc(12 + PAYLOAD, 0xab);
-  packet[0] = 0x80;
-  packet[1] = (marker ? 0x80 : 0) | VP8_PT;
-  packet.writeUInt16BE(seq & 0xffff, 2);
-  packet.writeUInt32BE(timestamp >>> 0, 4);
-  packet.writeUInt32BE(PRODUCER_SSRC, 8);
-  packet[12] = 0x10; // S=1, PID=0
-  if (keyframe) {
-    packet[13] = 0x00; // P=0: key frame
-    packet[16] = 0x9d;
-    packet[17] = 0x01;
-    packet[18] = 0x2a;
-  } else packet[13] = 0x01;
-  return packet;
-}
+const args = process.argv.slice(2);
+const counts = args.map(Number).filter((n) => n > 0);
 
 async function run(router: Router, pid: number, consumers: number): Promise<Record<string, number>> {
-  const certificate = generateCertificate();
+  const pool = await ClientPool.create(CLIENT_PROCESSES);
   const listenInfos = [{ protocol: 'udp' as const, ip: '127.0.0.1' }];
+  const transports: WebRtcTransport[] = [];
   const producerTransport = await router.createWebRtcTransport({ listenInfos });
-  const producerClient = new BenchClient(certificate);
-  await producerClient.bind();
-  await producerClient.connect(producerTransport);
+  transports.push(producerTransport);
+  const producerClient = await pool.connect(producerTransport);
+  const spec: StreamSpec = {
+    kind: 'video',
+    ssrc: PRODUCER_SSRC,
+    packetsPerSecond: PACKETS_PER_SECOND,
+    payloadBytes: PAYLOAD,
+  };
   const producer = await producerTransport.produce({
     kind: 'video',
-    rtpParameters: {
-      codecs: [
-        {
-          mimeType: 'video/VP8',
-          payloadType: VP8_PT,
-          clockRate: 90000,
-          rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }],
-        },
-      ],
-      encodings: [{ ssrc: PRODUCER_SSRC }],
-    },
+    rtpParameters: producerRtpParameters(spec),
   });
+  await pool.addStreams(producerClient, [spec]);
   const rssBefore = rssKb(pid);
-  const clients: BenchClient[] = [];
-  const transports: WebRtcTransport[] = [];
   const setupStart = Date.now();
   for (let i = 0; i < consumers; i++) {
     const transport = await router.createWebRtcTransport({ listenInfos });
-    const client = new BenchClient(certificate);
-    await client.bind();
-    await client.connect(transport);
-    await transport.consume({ producerId: producer.id, rtpCapabilities: router.rtpCapabilities });
-    clients.push(client);
     transports.push(transport);
+    await pool.connect(transport);
+    await transport.consume({ producerId: producer.id, rtpCapabilities: router.rtpCapabilities });
   }
   const setupMs = Date.now() - setupStart;
 
-  // Send at 250 packets/s in 10 ms ticks (a 30 fps stream of ~8-packet frames).
-  let seq = 0;
-  let sent = 0;
-  const startedAt = Date.now();
-  const sender = setInterval(() => {
-    const due = Math.floor(((Date.now() - startedAt) * PACKETS_PER_SECOND) / 1000);
-    for (let n = 0; sent < due && n < 50; n++, sent++) {
-      const frame = Math.floor(sent / 8);
-      producerClient.send(vp8Packet(seq++, frame * 3000, sent % 800 === 0, sent % 8 === 7));
-    }
-  }, 10);
-  const keepAlive = setInterval(() => {
-    producerClient.keepAlive();
-    for (const client of clients) client.keepAlive();
-  }, 5000);
+  await pool.start();
   await new Promise((r) => setTimeout(r, WARMUP_MS));
-  const received0 = clients.reduce((sum, c) => sum + c.rtpReceived, 0);
-  const sent0 = sent;
+  const s0 = await pool.snapshot();
   const cpu0 = cpuMs(pid);
   const t0 = performance.now();
   await new Promise((r) => setTimeout(r, MEASURE_MS));
-  const seconds = (performance.now() - t0) / 1000;
+  const s1 = await pool.snapshot();
   const cpu1 = cpuMs(pid);
-  const received1 = clients.reduce((sum, c) => sum + c.rtpReceived, 0);
-  // Steady state: every consumer's retransmission buffer has filled by now.
+  const seconds = (performance.now() - t0) / 1000;
+  // Steady state: the packet store and every consumer's retransmission index have filled.
   const rssAfter = rssKb(pid);
-  const sent1 = sent;
-  clearInterval(sender);
-  clearInterval(keepAlive);
+  await pool.stop();
 
-  const forwarded = received1 - received0;
-  const perClient = clients.map((c) => c.rtpReceived).sort((a, b) => a - b);
-  if (process.env.BENCH_DEBUG)
-    console.log(
-      'received per consumer: min',
-      perClient[0],
-      'median',
-      perClient[perClient.length >> 1],
-      'max',
-      perClient.at(-1),
-      'sent',
-      sent1,
-    );
-  const expected = (sent1 - sent0) * consumers;
+  const sent = sentBetween(s0, s1, PRODUCER_SSRC);
+  const forwarded = s1.received - s0.received;
+  const expected = sent * consumers;
   const cpuUsed = cpu1 - cpu0;
   const result = {
     consumers,
-    producerPacketsPerSecond: Math.round((sent1 - sent0) / seconds),
+    producerPacketsPerSecond: Math.round(sent / seconds),
     forwardedPerSecond: Math.round(forwarded / seconds),
     deliveredPercent: expected > 0 ? Math.round((forwarded / expected) * 1000) / 10 : 0,
     workerCpuPercent: Math.round((cpuUsed / 1000 / seconds) * 1000) / 10,
     cpuMicrosPerForwarded: forwarded > 0 ? Math.round(((cpuUsed * 1000) / forwarded) * 100) / 100 : 0,
     // At this cost a fully busy worker core would forward:
     projectedPerCore: cpuUsed > 0 ? Math.round((forwarded / cpuUsed) * 1000) : 0,
+    latencyP50Ms: latencyPercentile(s0.latency, s1.latency, 0.5),
+    latencyP99Ms: latencyPercentile(s0.latency, s1.latency, 0.99),
+    loadGeneratorCpuPercent: Math.round(((s1.cpuMs - s0.cpuMs) / 1000 / seconds) * 1000) / 10,
     rssKbPerConsumer: Math.round(((rssAfter - rssBefore) / consumers) * 10) / 10,
     setupMs,
   };
-  for (const client of clients) client.close();
   for (const transport of transports) transport.close();
-  producerClient.close();
-  producerTransport.close();
+  pool.close();
   return result;
 }
 
-const worker = await sfu.createWorker({ logLevel: 'warn', rtcMinPort: 20000, rtcMaxPort: 59999 });
-const router = await worker.createRouter({
-  mediaCodecs: [{ kind: 'video', mimeType: 'video/VP8', clockRate: 90000 }],
-});
-console.log(
-  `worker pid ${worker.pid}; ${PACKETS_PER_SECOND} packets/s of ${12 + PAYLOAD} B; measuring ${MEASURE_MS} ms`,
-);
-try {
-  for (const n of consumerCounts) console.log(JSON.stringify(await run(router, worker.pid, n)));
-} finally {
-  worker.close();
+/**
+ * What the worker cannot go below: for each of `sockets` destinations, one dgram send of a
+ * 1040-byte datagram (bursts every 4 ms, like a 250 packets/s producer), alone and after an
+ * AES-GCM SRTP protect; CPU of this process per send. The receivers live in the client processes.
+ */
+async function floor(sockets: number): Promise<void> {
+  const pool = await ClientPool.create(CLIENT_PROCESSES);
+  const ports = await pool.sinks(sockets);
+  const senders: { socket: Socket; srtp: SrtpContext }[] = [];
+  for (let i = 0; i < sockets; i++) {
+    const socket = createSocket({ type: 'udp4', lookup: (a, _f, cb) => cb(null, a, 4) });
+    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+    const srtp = new SrtpContext({
+      profile: 'AEAD_AES_128_GCM',
+      masterKey: randomBytes(16),
+      masterSalt: randomBytes(12),
+    });
+    senders.push({ socket, srtp });
+  }
+  const packet = Buffer.alloc(12 + 8 + PAYLOAD, 0xab);
+  packet[0] = 0x80;
+  packet[1] = 96;
+  const measure = async (name: string, protect: boolean) => {
+    let sent = 0;
+    let seq = 0;
+    const c0 = process.cpuUsage();
+    const startedAt = Date.now();
+    await new Promise<void>((resolve) => {
+      const timer = setInterval(() => {
+        packet.writeUInt16BE(seq++ & 0xffff, 2);
+        for (let i = 0; i < sockets; i++) {
+          const { socket, srtp } = senders[i]!;
+          packet.writeUInt32BE(i + 1, 8);
+          const out = protect ? srtp.protectRtp(packet) : packet;
+          if (typeof out !== 'number') socket.send(out, ports[i]!, '127.0.0.1');
+          sent++;
+        }
+        if (Date.now() - startedAt >= MEASURE_MS / 2) {
+          clearInterval(timer);
+          resolve();
+        }
+      }, 4);
+    });
+    const c = process.cpuUsage(c0);
+    console.log(
+      JSON.stringify({
+        floor: name,
+        sockets,
+        sendsPerSecond: Math.round(sent / ((Date.now() - startedAt) / 1000)),
+        cpuMicrosPerSend: Math.round(((c.user + c.system) / sent) * 100) / 100,
+        userMicros: Math.round((c.user / sent) * 100) / 100,
+        systemMicros: Math.round((c.system / sent) * 100) / 100,
+      }),
+    );
+  };
+  await measure('dgram send', false);
+  await measure('SRTP protect + dgram send', true);
+  for (const { socket } of senders) socket.close();
+  pool.close();
+}
+
+if (args[0] === '--floor') {
+  await floor(Number(args[1]) || 100);
+} else {
+  const consumerCounts = counts.length > 0 ? counts : [50, 100, 200];
+  const workerSettings = { logLevel: 'warn' as const, rtcMinPort: 20000, rtcMaxPort: 59999 };
+  const worker = process.env.BENCH_PROFILE_DIR
+    ? new sfu.Worker(
+        new URL('./lib/profiled-worker.ts', import.meta.url).pathname,
+        workerProcessSettings(workerSettings),
+      )
+    : await sfu.createWorker(workerSettings);
+  if (process.env.BENCH_PROFILE_DIR) await new Promise<void>((r) => worker.once('@success', () => r()));
+  const router = await worker.createRouter({ mediaCodecs: BENCH_MEDIA_CODECS });
+  console.log(
+    `worker pid ${worker.pid}; ${PACKETS_PER_SECOND} packets/s of ${20 + PAYLOAD} B; ` +
+      `${CLIENT_PROCESSES} load-generator processes; measuring ${MEASURE_MS} ms`,
+  );
+  try {
+    for (const n of consumerCounts) console.log(JSON.stringify(await run(router, worker.pid, n)));
+  } finally {
+    worker.close();
+  }
 }
