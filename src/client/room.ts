@@ -78,6 +78,8 @@ interface RemoteTrack {
 
 /** Audio at or above this RMS level (about -34 dBFS) over a stats interval counts as speech (P2P). */
 const SPEECH_RMS = 0.02;
+/** P2P: someone must be this many times louder than a speaker who still speaks to take over. */
+const SPEAKER_SWITCH_RATIO = 1.5;
 
 export type RoomCloseReason = 'left' | 'signaling-lost';
 
@@ -698,23 +700,47 @@ export class Room extends Emitter<RoomEvents> {
     this.emit('activeSpeaker', { peerId });
   }
 
-  /** P2P: the loudest remote audio over the last interval, if loud enough, becomes the speaker. */
+  /**
+   * P2P: the loudest audio over the last stats interval, remote or our own microphone, becomes
+   * the speaker if loud enough. The current speaker keeps the floor while it still speaks and
+   * nobody is clearly (SPEAKER_SWITCH_RATIO) louder, so equal voices do not flap.
+   */
   #detectSpeaker(previous: Map<string, ConnectionStats | undefined>, samples: ConnectionStats[]): void {
-    let loudest: string | undefined;
-    let loudestRms = SPEECH_RMS;
+    const levels = new Map<string, number>();
+    const rmsOf = (energy: number, seconds: number) =>
+      seconds > 0 && energy > 0 ? Math.sqrt(energy / seconds) : 0;
     for (const sample of samples) {
       const before = previous.get(sample.peerId);
-      if (!before || this.#participants.get(sample.peerId)?.muted.audio) continue;
+      if (!before) continue;
       const seconds = (sample.timestamp - before.timestamp) / 1000;
-      const energy = sample.audio.totalAudioEnergy - before.audio.totalAudioEnergy;
-      if (seconds <= 0 || energy <= 0) continue;
-      const rms = Math.sqrt(energy / seconds);
-      if (rms >= loudestRms) {
-        loudestRms = rms;
-        loudest = sample.peerId;
+      if (!this.#participants.get(sample.peerId)?.muted.audio) {
+        levels.set(
+          sample.peerId,
+          rmsOf(sample.audio.totalAudioEnergy - before.audio.totalAudioEnergy, seconds),
+        );
+      }
+      // Every link's report has our microphone's source record: take it from the first.
+      if (
+        !levels.has(this.#localPeerId) &&
+        !this.#muted.audio &&
+        this.#localStream?.getAudioTracks().length
+      ) {
+        const energy = sample.audio.sourceTotalAudioEnergy - before.audio.sourceTotalAudioEnergy;
+        levels.set(this.#localPeerId, rmsOf(energy, seconds));
       }
     }
-    if (loudest !== undefined) this.#setActiveSpeaker(loudest);
+    let loudest: string | undefined;
+    let loudestRms = SPEECH_RMS;
+    for (const [peerId, rms] of levels) {
+      if (rms >= loudestRms) {
+        loudestRms = rms;
+        loudest = peerId;
+      }
+    }
+    if (loudest === undefined || loudest === this.#activeSpeaker) return;
+    const current = this.#activeSpeaker === null ? 0 : (levels.get(this.#activeSpeaker) ?? 0);
+    if (current >= SPEECH_RMS && loudestRms < current * SPEAKER_SWITCH_RATIO) return;
+    this.#setActiveSpeaker(loudest);
   }
 
   /** After a signaling reconnect: re-join with our sessionId and reconcile the peer list. */

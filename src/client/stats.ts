@@ -54,7 +54,13 @@ export interface ConnectionStats {
   /** ICE restarts on this connection so far (filled in by the room). */
   iceRestarts: number;
   video: { framesDecoded: number; framesPerSecond: number; frameWidth: number; frameHeight: number };
-  audio: { totalAudioEnergy: number; audioLevel: number; totalSamplesReceived: number };
+  audio: {
+    totalAudioEnergy: number;
+    audioLevel: number;
+    totalSamplesReceived: number;
+    /** Energy of our own microphone as captured (the 'media-source' record; P2P samples only). */
+    sourceTotalAudioEnergy: number;
+  };
 }
 
 /** Byte deltas over less time than this are noise (a sample taken right after another). */
@@ -165,7 +171,7 @@ export function statsFromReports(
     iceLocalUsernameFragment: undefined,
     iceRestarts: 0,
     video: { framesDecoded: 0, framesPerSecond: 0, frameWidth: 0, frameHeight: 0 },
-    audio: { totalAudioEnergy: 0, audioLevel: 0, totalSamplesReceived: 0 },
+    audio: { totalAudioEnergy: 0, audioLevel: 0, totalSamplesReceived: 0, sourceTotalAudioEnergy: 0 },
   };
   // One transport: the room bundles everything (bundlePolicy max-bundle).
   stats.iceLocalUsernameFragment = str(transportOf(records)?.iceLocalUsernameFragment);
@@ -189,6 +195,11 @@ export function statsFromReports(
         stats.audio.audioLevel = Math.max(stats.audio.audioLevel, num(record.audioLevel));
         stats.audio.totalSamplesReceived += num(record.totalSamplesReceived);
       }
+    } else if (record.type === 'media-source' && record.kind === 'audio') {
+      stats.audio.sourceTotalAudioEnergy = Math.max(
+        stats.audio.sourceTotalAudioEnergy,
+        num(record.totalAudioEnergy),
+      );
     } else if (record.type === 'outbound-rtp') {
       stats.bytesSent += num(record.bytesSent) + num(record.headerBytesSent);
     }

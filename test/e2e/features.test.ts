@@ -149,11 +149,29 @@ if (!rerunInLoopbackNamespace(import.meta.filename, 170_000)) {
       assert.ok(['good', 'fair', 'poor'].includes(quality));
     });
 
-    test('the active speaker comes from audio levels and is highlighted', async () => {
-      // Both fake microphones beep: each page hears the other as the speaker.
-      await waitFor('Ben hears Ann speaking', () => ben.$(`.tile.speaking[data-peer-id="${annId}"]`));
-      assert.equal(await ben.evaluate(() => window.tureen.room!.activeSpeaker), annId);
-      await waitFor('Ann hears Ben speaking', () => ann.$(`.tile.speaking[data-peer-id="${benId}"]`));
+    test('the active speaker comes from audio levels and is highlighted; muting moves it', async () => {
+      // Both fake microphones beep alike: each page picks one of the two (itself included).
+      for (const page of [ann, ben]) {
+        await waitFor('a speaker highlighted', () => page.$('.tile.speaking'));
+        assert.ok([annId, benId].includes((await page.evaluate(() => window.tureen.room!.activeSpeaker))!));
+      }
+      // Ann mutes: Ben speaks, on his own page (his own tile) and on hers.
+      await ann.click('#mic-button');
+      await waitFor('Ben’s own tile highlighted', () => ben.$('.tile.local.speaking'), { timeoutMs: 20_000 });
+      await waitFor('Ben highlighted at Ann', () => ann.$(`.tile.speaking[data-peer-id="${benId}"]`), {
+        timeoutMs: 20_000,
+      });
+      await waitFor('Ann’s room names Ben the speaker', async () =>
+        (await ann.evaluate(() => window.tureen.room!.activeSpeaker)) === benId ? true : undefined,
+      );
+      assert.equal(await ben.$$eval('.tile.speaking', (els) => els.length), 1);
+      // Ben mutes, Ann speaks again: Ben's page moves to her.
+      await ann.click('#mic-button');
+      await ben.click('#mic-button');
+      await waitFor('Ann highlighted at Ben', () => ben.$(`.tile.speaking[data-peer-id="${annId}"]`), {
+        timeoutMs: 20_000,
+      });
+      await ben.click('#mic-button');
     });
 
     test('at phone width (375 px): no horizontal scroll, tiles visible, chat fits; invite link copied', async () => {
