@@ -19,6 +19,8 @@
 
 import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as sfu from '../src/sfu/index.js';
 import type { Router, WebRtcTransport } from '../src/sfu/public-types.js';
 import { workerProcessSettings } from '../src/sfu/worker.js';
@@ -44,7 +46,23 @@ const PRODUCER_SSRC = 0x11223344;
 const args = process.argv.slice(2);
 const counts = args.map(Number).filter((n) => n > 0);
 
-async function run(router: Router, pid: number, consumers: number): Promise<Record<string, number>> {
+/** The worker's live heap after a full GC (profiled worker only, see lib/profiled-worker.ts), else -1. */
+async function liveHeap(pid: number): Promise<number> {
+  const dir = process.env.BENCH_PROFILE_DIR;
+  if (!dir) return -1;
+  const file = join(dir, `worker-${pid}.heap`);
+  const lines = () => (existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n') : []);
+  const before = lines().length;
+  process.kill(pid, 'SIGUSR2');
+  for (let i = 0; i < 100 && lines().length === before; i++) await new Promise((r) => setTimeout(r, 20));
+  return Number(lines().at(-1) ?? -1);
+}
+
+async function run(
+  router: Router,
+  pid: number,
+  consumers: number,
+): Promise<Record<string, number | undefined>> {
   const pool = await ClientPool.create(CLIENT_PROCESSES);
   const listenInfos = [{ protocol: 'udp' as const, ip: '127.0.0.1' }];
   const transports: WebRtcTransport[] = [];
@@ -63,6 +81,7 @@ async function run(router: Router, pid: number, consumers: number): Promise<Reco
   });
   await pool.addStreams(producerClient, [spec]);
   const rssBefore = rssKb(pid);
+  const heapBefore = await liveHeap(pid);
   const setupStart = Date.now();
   for (let i = 0; i < consumers; i++) {
     const transport = await router.createWebRtcTransport({ listenInfos });
@@ -71,6 +90,7 @@ async function run(router: Router, pid: number, consumers: number): Promise<Reco
     await transport.consume({ producerId: producer.id, rtpCapabilities: router.rtpCapabilities });
   }
   const setupMs = Date.now() - setupStart;
+  const heapAfter = await liveHeap(pid);
 
   await pool.start();
   await new Promise((r) => setTimeout(r, WARMUP_MS));
@@ -102,6 +122,9 @@ async function run(router: Router, pid: number, consumers: number): Promise<Reco
     latencyP99Ms: latencyPercentile(s0.latency, s1.latency, 0.99),
     loadGeneratorCpuPercent: Math.round(((s1.cpuMs - s0.cpuMs) / 1000 / seconds) * 1000) / 10,
     rssKbPerConsumer: Math.round(((rssAfter - rssBefore) / consumers) * 10) / 10,
+    // With BENCH_PROFILE_DIR: live heap after a full GC, growth per consumer during the setup.
+    heapKbPerConsumer:
+      heapBefore >= 0 && heapAfter >= 0 ? Math.round((heapAfter - heapBefore) / 1024 / consumers) : undefined,
     setupMs,
   };
   for (const transport of transports) transport.close();

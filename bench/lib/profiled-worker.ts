@@ -3,10 +3,23 @@
  * inspector's profiler, runs the normal worker entry, and writes the profile to
  * $BENCH_PROFILE_DIR/worker-<pid>.cpuprofile when the worker is closed (SIGTERM) or its parent
  * goes away. Open it in Chrome DevTools or summarise it with bench/lib/cpuprofile-top.ts.
+ *
+ * SIGUSR2 (which the worker otherwise ignores) runs a full GC and appends the live heap size in
+ * bytes to $BENCH_PROFILE_DIR/worker-<pid>.heap, one line per signal (memory per consumer).
  */
-import { writeFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+process.on('SIGUSR2', () => {
+  gc();
+  const file = join(process.env.BENCH_PROFILE_DIR ?? '.', `worker-${process.pid}.heap`);
+  appendFileSync(file, `${process.memoryUsage().heapUsed}\n`);
+});
 
 const session = new Session();
 session.connect();

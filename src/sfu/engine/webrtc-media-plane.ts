@@ -163,7 +163,8 @@ class EndpointMediaPlane implements WebRtcMediaPlane {
   readonly #rtcpSsrc = randomBytes(4).readUInt32BE(0) || 1;
   readonly #inbound = new Map<number, InboundMedia | InboundRtx>();
   readonly #inView = new RtpView();
-  readonly #transportCc: TransportCcGenerator;
+  /** Created when a producer negotiated transport-cc (its window is 32 KB). */
+  #transportCc: TransportCcGenerator | undefined;
   #transportCcId = 0;
   #transportCcProducers = -1;
   /** Bandwidth estimate for producers that negotiated goog-remb and not transport-cc. */
@@ -213,7 +214,6 @@ class EndpointMediaPlane implements WebRtcMediaPlane {
       if (t && 'dtlsState' in t) t.dtlsState = dtlsState;
       host.emit('dtlsstatechange', { dtlsState });
     });
-    this.#transportCc = new TransportCcGenerator({ senderSsrc: this.#rtcpSsrc });
     endpoint.onRtp = (packet) => this.#receiveRtp(packet);
     this.#timer = setInterval(() => this.#tick(), TICK_MS);
     this.#timer.unref();
@@ -346,7 +346,7 @@ class EndpointMediaPlane implements WebRtcMediaPlane {
     const transport = this.transport;
     if (transport && transport.producers.size !== this.#transportCcProducers)
       this.#findTransportCcId(transport);
-    if (this.#transportCcId > 0)
+    if (this.#transportCc)
       this.#transportCc.record(view.readTransportWideSeq(this.#transportCcId), now, view.ssrc);
     else if (this.#remb) this.#remb.record(packet.length, now);
     const ssrc = view.ssrc;
@@ -378,6 +378,7 @@ class EndpointMediaPlane implements WebRtcMediaPlane {
       const ext = producer.rtpParameters.headerExtensions?.find((e) => e.uri === URI_TWCC);
       if (ext) {
         this.#transportCcId = ext.id;
+        this.#transportCc ??= new TransportCcGenerator({ senderSsrc: this.#rtcpSsrc });
         this.#remb = undefined;
         return;
       }
@@ -468,7 +469,8 @@ class EndpointMediaPlane implements WebRtcMediaPlane {
     }
     if (now - this.#lastTransportCcAt >= TRANSPORT_CC_INTERVAL_MS) {
       this.#lastTransportCcAt = now;
-      for (const feedback of this.#transportCc.buildFeedback()) this.endpoint.sendRtcp(feedback);
+      if (this.#transportCc)
+        for (const feedback of this.#transportCc.buildFeedback()) this.endpoint.sendRtcp(feedback);
     }
     const remb = this.#remb;
     if (remb) {
