@@ -72,10 +72,10 @@ window.sendAll = async (label, messages) => {
   return p.bufferedAmount;
 };
 window.sendIndices = (label, count) => window.sendAll(label, Array.from({ length: count }, (_, i) => i));
-/** Partially reliable channels: 50 messages every 20 ms, so none waits long in Chromium's queue. */
+/** Partially reliable channels: 20 messages every 20 ms, so none waits long in Chromium's queue. */
 window.sendPaced = async (label, count) => {
-  for (let i = 0; i < count; i += 50) {
-    await window.sendAll(label, Array.from({ length: Math.min(50, count - i) }, (_, k) => i + k));
+  for (let i = 0; i < count; i += 20) {
+    await window.sendAll(label, Array.from({ length: Math.min(20, count - i) }, (_, k) => i + k));
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 };

@@ -1,7 +1,7 @@
 /**
  * WebRTC data channels through tureen/sfu: mediasoup-client 3.18.7 (unmodified, its Chrome
  * handler) in headless Chromium. Page A produces four data channels (ordered reliable, unordered
- * reliable, maxRetransmits 0, maxPacketLifeTime 500 ms) on its send transport; pages B and C
+ * reliable, maxRetransmits 0, maxPacketLifeTime 3 s) on its send transport; pages B and C
  * consume all four on their receive transports. SCTP runs over our DTLS on each
  * WebRtcTransport; the SFU relays every message DataProducer → router → DataConsumers.
  * Also: a DirectTransport DataConsumer and DataProducer crossing with SCTP, stream reset on
@@ -156,7 +156,7 @@ test('Chromium mediasoup-client data channels through tureen/sfu: ordered/unorde
     reliable: { ordered: true },
     unordered: { ordered: false },
     rexmit: { ordered: false, maxRetransmits: 0 },
-    lifetime: { ordered: false, maxPacketLifeTime: 500 },
+    lifetime: { ordered: false, maxPacketLifeTime: 3000 },
   } as const;
   const producerIds: Record<string, string> = {};
   for (const [label, options] of Object.entries(channels)) {
@@ -171,7 +171,7 @@ test('Chromium mediasoup-client data channels through tureen/sfu: ordered/unorde
   const serverReliable = bridge.dataProducers.get('reliable')!;
   assert.equal(serverReliable.type, 'sctp');
   assert.equal(bridge.dataProducers.get('rexmit')!.sctpStreamParameters?.maxRetransmits, 0);
-  assert.equal(bridge.dataProducers.get('lifetime')!.sctpStreamParameters?.maxPacketLifeTime, 500);
+  assert.equal(bridge.dataProducers.get('lifetime')!.sctpStreamParameters?.maxPacketLifeTime, 3000);
 
   for (const page of [pageB, pageC]) {
     for (const label of Object.keys(channels)) {

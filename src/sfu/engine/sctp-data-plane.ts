@@ -52,6 +52,9 @@ export class SctpDataPlane {
       outboundStreams: options.parameters.OS,
       inboundStreams: options.parameters.MIS,
       maxMessageSize: options.parameters.maxMessageSize,
+      // RFC 9260's RTO.Min (usrsctp's too): above the peers' 200 ms delayed SACK, so a burst
+      // ending on an odd packet does not time out spuriously and collapse cwnd.
+      rtoMin: 1000,
     });
     this.association = association;
     association.onMessage = (streamId, ppid, data) => this.#onMessage(streamId, ppid, data);
