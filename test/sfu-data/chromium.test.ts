@@ -138,7 +138,14 @@ test('Chromium mediasoup-client data channels through tureen/sfu: ordered/unorde
 }, async () => {
   const bridge = new Bridge();
   const listenInfos = [{ protocol: 'udp' as const, ip: '127.0.0.1' }];
-  const transportOptions = { listenInfos, enableSctp: true, numSctpStreams: { OS: 1024, MIS: 1024 } };
+  const transportOptions = {
+    listenInfos,
+    enableSctp: true,
+    numSctpStreams: { OS: 1024, MIS: 1024 },
+    // The default (256 KiB, mediasoup's) refuses a 256 KiB message while anything else is queued,
+    // and a burst of 10 000 can outrun a receiver on a loaded machine: this test wants no drops.
+    sctpSendBufferSize: 16 << 20,
+  };
   const sendTransport = await router.createWebRtcTransport(transportOptions);
   const recvB = await router.createWebRtcTransport(transportOptions);
   const recvC = await router.createWebRtcTransport(transportOptions);
