@@ -182,6 +182,14 @@ test('PlainTransport SCTP: produce/consume, PPIDs, pause/resume, subchannels, st
     consumer.close();
     await waitFor('stream reset at B', () => resets.some((ids) => ids.includes(sid)));
     direct.close();
+
+    // The remote aborts: sctpState 'closed' on the API object, its event and the observer's.
+    const events: string[] = [];
+    a.transport.on('sctpstatechange', (s) => events.push(s));
+    a.sctp.abort();
+    await waitFor('sctpState closed', () => a.transport.sctpState === 'closed');
+    assert.deepEqual(events, ['closed']);
+    assert.equal(states.at(-1), 'closed');
   } finally {
     a.close();
     b.close();
