@@ -2,6 +2,7 @@
 // side by side in one run. Each server runs in its own process; its CPU (utime+stime from
 // /proc/PID/stat) is read before and after the load phase. The load generator (bench/turn-load.ts)
 // is a third process. Run: npx tsx bench/turn.ts [allocations] [rate_pps] [seconds] [payload]
+// Env: TURN_BENCH_RUNS (rounds, default 3), TURN_BENCH_SERVERS (see `servers` below).
 import { type ChildProcess, spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import { readFileSync } from 'node:fs';
@@ -147,18 +148,20 @@ async function runOurs(): Promise<Result> {
   }
 }
 
-async function runFloor(): Promise<Result> {
+const floorNames = { unconnected: 'floor', connected: 'floor-c', 'connected-relay': 'floor-r' } as const;
+
+async function runFloor(mode: 'unconnected' | 'connected' | 'connected-relay'): Promise<Result> {
   const port = await freePort();
   const server = spawn(
     process.execPath,
-    ['--import', 'tsx', `${here}turn-floor-relay.ts`, String(port), String(peerPort)],
+    ['--import', 'tsx', `${here}turn-floor-relay.ts`, String(port), String(peerPort), mode],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
     },
   );
   try {
     await waitForLine(server, /^ready$/, 20000);
-    return await measure('floor', server, port, true);
+    return await measure(floorNames[mode], server, port, true);
   } finally {
     await stop(server);
   }
@@ -203,7 +206,13 @@ async function runCoturn(): Promise<Result> {
   }
 }
 
-const repetitions = 3;
+const repetitions = Number(process.env.TURN_BENCH_RUNS ?? 3);
+/**
+ * Which relays to run, in this order each round: tureen, coturn, floor, and two variants of the
+ * floor with connected sockets: floor-r (relay sockets connected to the peer) and floor-c (also a
+ * per-client socket on the listening port, SO_REUSEADDR, connected to the client).
+ */
+const servers = (process.env.TURN_BENCH_SERVERS ?? 'tureen,coturn,floor').split(',');
 console.log(
   `TURN relay: ${allocations} allocations, ${rate} ChannelData/s for ${seconds} s, ${payload}-byte payload, ` +
     `echo peer turnutils_peer (each packet relayed twice); ${repetitions} alternating runs per server`,
@@ -213,7 +222,15 @@ const peer = spawn('turnutils_peer', ['-L', '127.0.0.1', '-p', String(peerPort)]
 await new Promise((r) => setTimeout(r, 300));
 const results: Result[] = [];
 try {
-  for (let i = 0; i < repetitions; i++) results.push(await runOurs(), await runCoturn(), await runFloor());
+  for (let i = 0; i < repetitions; i++) {
+    for (const name of servers) {
+      if (name === 'tureen') results.push(await runOurs());
+      else if (name === 'coturn') results.push(await runCoturn());
+      else if (name === 'floor') results.push(await runFloor('unconnected'));
+      else if (name === 'floor-c') results.push(await runFloor('connected'));
+      else if (name === 'floor-r') results.push(await runFloor('connected-relay'));
+    }
+  }
 } finally {
   peer.kill('SIGKILL');
 }
@@ -224,12 +241,19 @@ for (const r of results) {
   );
 }
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const ours = median(results.filter((r) => r.name === 'tureen').map((r) => r.usPerPacket));
-const coturn = median(results.filter((r) => r.name === 'coturn').map((r) => r.usPerPacket));
-const floor = median(results.filter((r) => r.name === 'floor').map((r) => r.usPerPacket));
+const medians = new Map<string, number>();
+for (const name of servers)
+  medians.set(name, median(results.filter((r) => r.name === name).map((r) => r.usPerPacket)));
 console.log(
-  `median CPU µs per relayed packet: tureen ${ours.toFixed(2)}, coturn ${coturn.toFixed(2)}, bare Node dgram relay ${floor.toFixed(2)}`,
+  `median CPU µs per relayed packet: ${[...medians].map(([name, us]) => `${name} ${us.toFixed(2)}`).join(', ')}` +
+    ' (floor: bare Node dgram relay)',
 );
-console.log(
-  `ratio tureen/coturn ${(ours / coturn).toFixed(2)}; tureen/bare-node-relay ${(ours / floor).toFixed(2)}`,
-);
+const ours = medians.get('tureen');
+if (ours !== undefined) {
+  const ratios = [...medians]
+    .filter(([name]) => name !== 'tureen')
+    .map(([name, us]) => `tureen/${name} ${(ours / us).toFixed(2)}`);
+  console.log(
+    `ratio ${ratios.join('; ')}; load average ${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]}`,
+  );
+}
