@@ -6,6 +6,7 @@
  *
  * SIGUSR2 (which the worker otherwise ignores) runs a full GC and appends the live heap size in
  * bytes to $BENCH_PROFILE_DIR/worker-<pid>.heap, one line per signal (memory per consumer).
+ * BENCH_TRACE_DEOPT=1 turns on V8's --trace-deopt (on the worker's stdout).
  */
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
@@ -14,6 +15,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
 setFlagsFromString('--expose-gc');
+if (process.env.BENCH_TRACE_DEOPT) setFlagsFromString('--trace-deopt');
 const gc = runInNewContext('gc') as () => void;
 process.on('SIGUSR2', () => {
   gc();
