@@ -62,14 +62,19 @@ async function relayedDataChannel(
     await b.setLocalDescription(await b.createAnswer());
     await a.setRemoteDescription(b.localDescription);
     await done;
-    const stats = await a.getStats();
+    // On a loaded machine the stats may not show the nominated pair yet although data flows:
+    // poll for it (bounded) rather than reading them once.
     const localTypes: string[] = [];
-    // biome-ignore lint/suspicious/noExplicitAny: untyped stats
-    stats.forEach((report: any) => {
-      if (report.type === 'candidate-pair' && report.state === 'succeeded' && report.nominated) {
-        localTypes.push(stats.get(report.localCandidateId)?.candidateType);
-      }
-    });
+    for (let attempt = 0; attempt < 50 && localTypes.length === 0; attempt++) {
+      if (attempt > 0) await new Promise((r) => setTimeout(r, 100));
+      const stats = await a.getStats();
+      // biome-ignore lint/suspicious/noExplicitAny: untyped stats
+      stats.forEach((report: any) => {
+        if (report.type === 'candidate-pair' && report.state === 'succeeded' && report.nominated) {
+          localTypes.push(stats.get(report.localCandidateId)?.candidateType);
+        }
+      });
+    }
     return { echoed, localTypes };
   } finally {
     a.close();
