@@ -36,7 +36,7 @@ export type ControlMessage =
   | { type: 'screen'; streamId: string | null };
 
 /** Longest chat message (JSON) a link sends or accepts. */
-export const MAX_CHAT_BYTES = 16 * 1024;
+export const MAX_CHAT_BYTES = 64 * 1024;
 /** Chat messages kept while the chat channel is not open yet; older ones are dropped. */
 const MAX_QUEUED_CHAT = 100;
 

@@ -605,8 +605,9 @@ export class Room extends Emitter<RoomEvents> {
     this.#remoteTracks.set(peerId, list);
     const known = list.find((r) => r.track === track);
     if (known) {
-      // A transceiver reused for another stream (P2P): same track, new meaning.
-      known.streamId = streamId;
+      // A transceiver reused for another stream (P2P): same track, new meaning. An event that
+      // names no stream says nothing new.
+      if (streamId !== undefined) known.streamId = streamId;
       list.splice(list.indexOf(known), 1);
       list.push(known);
     } else {

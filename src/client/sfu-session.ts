@@ -177,20 +177,22 @@ export class SfuSession {
       return;
     }
     this.#chatProducer = producer;
-    producer.on('open', () => {
-      for (const data of this.#chatQueue.splice(0)) producer.send(data);
-    });
+    // The channel may already be open (an association that was up): then 'open' has passed.
+    producer.on('open', () => this.#flushChat());
+    this.#flushChat();
+  }
+
+  #flushChat(): void {
+    const producer = this.#chatProducer;
+    if (producer?.readyState !== 'open') return;
+    for (const data of this.#chatQueue.splice(0)) producer.send(data);
   }
 
   /** Sends a chat message (JSON text) to everyone in the room, now or once the channel opens. */
   sendChat(data: string): void {
-    const producer = this.#chatProducer;
-    if (producer && producer.readyState === 'open') {
-      producer.send(data);
-      return;
-    }
     this.#chatQueue.push(data);
     if (this.#chatQueue.length > MAX_QUEUED_CHAT) this.#chatQueue.shift();
+    this.#flushChat();
   }
 
   /** Chat channels from other peers that are open (tests wait for them before sending). */

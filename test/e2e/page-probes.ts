@@ -24,16 +24,24 @@ export async function framesAdvance(
         height: video.videoHeight,
       };
     });
-  const first = await waitFor(`video at ${selector}`, () => read().catch(() => undefined));
-  return waitFor(
-    `${minFrames} frames played at ${selector}`,
-    async () => {
-      const now = await read();
-      const advanced = now.frames - first.frames;
-      return advanced >= minFrames ? { advanced, width: now.width, height: now.height } : undefined;
-    },
-    { timeoutMs },
-  );
+  try {
+    const first = await waitFor(`video at ${selector}`, () => read().catch(() => undefined));
+    return await waitFor(
+      `${minFrames} frames played at ${selector}`,
+      async () => {
+        const now = await read();
+        const advanced = now.frames - first.frames;
+        return advanced >= minFrames ? { advanced, width: now.width, height: now.height } : undefined;
+      },
+      { timeoutMs },
+    );
+  } catch (err) {
+    // Say which tiles the page had, so a failure explains itself.
+    const tiles = await page
+      .$$eval('.tile', (els) => els.map((e) => `${(e as HTMLElement).dataset.peerId} ${e.className}`))
+      .catch(() => []);
+    throw new Error(`${(err as Error).message}; tiles: ${tiles.join(' | ')}`);
+  }
 }
 
 /** Texts of the chat messages the page got from `peerId`, in arrival order. */
