@@ -4,7 +4,22 @@
  * Consumers log every message compactly (the index for short strings, else kind:length:valid),
  * so the test checks order, loss and content without moving megabytes through playwright.
  */
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { build } from 'esbuild';
+import type { Browser, Page } from 'playwright-core';
+import * as sfu from '../../src/sfu/index.js';
+import type {
+  DataConsumer,
+  DataProducer,
+  Producer,
+  Router,
+  RtpCodecCapability,
+  WebRtcTransport,
+  Worker,
+} from '../../src/sfu/public-types.js';
+import { launchChromium } from '../helpers/browser.js';
 
 export async function bundleMediasoupClient(): Promise<string> {
   const bundle = await build({
@@ -42,6 +57,8 @@ window.setup = async (caps, info, direction) => {
   const t = direction === 'send' ? device.createSendTransport(info) : device.createRecvTransport(info);
   t.on('connect', ({ dtlsParameters }, ok, fail) =>
     window.bridge('connect', { transportId: info.id, dtlsParameters }).then(() => ok(), fail));
+  t.on('produce', ({ kind, rtpParameters }, ok, fail) =>
+    window.bridge('produce', { transportId: info.id, kind, rtpParameters }).then(ok, fail));
   t.on('producedata', ({ sctpStreamParameters, label, protocol }, ok, fail) =>
     window.bridge('produceData', { transportId: info.id, sctpStreamParameters, label, protocol }).then(ok, fail));
   window.device = device;
@@ -94,6 +111,11 @@ window.consumeData = async (dataProducerId) => {
   return { id: c.id, label: c.label, ordered: c.sctpStreamParameters.ordered,
     maxRetransmits: c.sctpStreamParameters.maxRetransmits, maxPacketLifeTime: c.sctpStreamParameters.maxPacketLifeTime };
 };
+window.produceAudio = async () => {
+  const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+  const p = await window.transport.produce({ track: stream.getAudioTracks()[0] });
+  return p.id;
+};
 window.logLength = (label) => (window.log[label] || []).length;
 window.getLog = (label) => window.log[label] || [];
 window.consumerState = (label) => window.consumers[label].readyState;
@@ -102,3 +124,136 @@ window.maxMessageSize = async () => {
   return pc && pc.sctp ? pc.sctp.maxMessageSize : -1;
 };
 </script></body></html>`;
+
+export interface DataHarness {
+  browser: Browser;
+  origin: string;
+  worker: Worker;
+  router: Router;
+  close(): Promise<void>;
+}
+
+/** Chromium, the page server and one SFU worker with a router. */
+export async function startDataHarness(mediaCodecs: RtpCodecCapability[]): Promise<DataHarness> {
+  const script = await bundleMediasoupClient();
+  const http = createServer((req, res) => {
+    const js = req.url === '/mediasoup-client.js';
+    res.writeHead(200, { 'content-type': js ? 'text/javascript' : 'text/html' });
+    res.end(js ? script : DATA_PAGE);
+  });
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  let browser: Browser | undefined;
+  let worker: Worker | undefined;
+  const close = async () => {
+    worker?.close();
+    await browser?.close();
+    await new Promise<void>((resolve) => http.close(() => resolve()));
+  };
+  try {
+    browser = await launchChromium();
+    worker = await sfu.createWorker({ logLevel: 'warn' });
+    const router = await worker.createRouter({ mediaCodecs });
+    return {
+      browser,
+      origin: `http://127.0.0.1:${(http.address() as AddressInfo).port}/`,
+      worker,
+      router,
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `read` every 200 ms until `ok`, failing with the last value after `ms`. */
+export async function until<T>(
+  what: string,
+  read: () => Promise<T>,
+  ok: (v: T) => boolean,
+  ms: number,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  let value = await read();
+  while (!ok(value)) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}: ${JSON.stringify(value)}`);
+    await sleep(200);
+    value = await read();
+  }
+  return value;
+}
+
+/** The in-test signaling: page functions calling the SFU API directly. */
+export class Bridge {
+  readonly transports = new Map<string, WebRtcTransport>();
+  readonly producers = new Map<string, Producer>();
+  readonly dataProducers = new Map<string, DataProducer>();
+  readonly dataConsumers = new Map<string, DataConsumer>();
+
+  // biome-ignore lint/suspicious/noExplicitAny: JSON from the page.
+  async handle(method: string, data: any): Promise<unknown> {
+    const transport = this.transports.get(data.transportId)!;
+    switch (method) {
+      case 'connect':
+        await transport.connect({ dtlsParameters: data.dtlsParameters });
+        return undefined;
+      case 'produce': {
+        const producer = await transport.produce({ kind: data.kind, rtpParameters: data.rtpParameters });
+        this.producers.set(producer.id, producer);
+        return { id: producer.id };
+      }
+      case 'produceData': {
+        const dataProducer = await transport.produceData({
+          sctpStreamParameters: data.sctpStreamParameters,
+          label: data.label,
+          protocol: data.protocol,
+        });
+        this.dataProducers.set(dataProducer.label, dataProducer);
+        return { id: dataProducer.id };
+      }
+      case 'consumeData': {
+        const dataConsumer = await transport.consumeData({ dataProducerId: data.dataProducerId });
+        this.dataConsumers.set(`${transport.id}/${dataConsumer.label}`, dataConsumer);
+        return {
+          id: dataConsumer.id,
+          dataProducerId: dataConsumer.dataProducerId,
+          sctpStreamParameters: dataConsumer.sctpStreamParameters,
+          label: dataConsumer.label,
+          protocol: dataConsumer.protocol,
+        };
+      }
+      default:
+        throw new Error(`unknown bridge method ${method}`);
+    }
+  }
+}
+
+/** A page with mediasoup-client's transport for this WebRtcTransport ('send' or 'recv'). */
+export async function openPage(
+  harness: DataHarness,
+  bridge: Bridge,
+  transport: WebRtcTransport,
+  direction: 'send' | 'recv',
+): Promise<Page> {
+  const page = await harness.browser.newPage();
+  page.on('pageerror', (error) => console.log(`page error: ${error.message}`));
+  await page.exposeFunction('bridge', (method: string, data: unknown) => bridge.handle(method, data));
+  await page.goto(harness.origin);
+  const info = {
+    id: transport.id,
+    iceParameters: transport.iceParameters,
+    iceCandidates: transport.iceCandidates,
+    dtlsParameters: transport.dtlsParameters,
+    sctpParameters: transport.sctpParameters,
+  };
+  await page.evaluate(
+    ([caps, i, d]) => (window as never as { setup: (...a: unknown[]) => Promise<unknown> }).setup(caps, i, d),
+    [harness.router.rtpCapabilities, info, direction] as const,
+  );
+  return page;
+}
+
+export const call = <T>(page: Page, expression: string): Promise<T> =>
+  page.evaluate(expression) as Promise<T>;

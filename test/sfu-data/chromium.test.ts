@@ -8,130 +8,26 @@
  * close both ways, stats and sctpstatechange events.
  */
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
-import * as sfu from '../../src/sfu/index.js';
-import type {
-  DataConsumer,
-  DataProducer,
-  Router,
-  WebRtcTransport,
-  Worker,
-} from '../../src/sfu/public-types.js';
-import { launchChromium } from '../helpers/browser.js';
-import { bundleMediasoupClient, DATA_PAGE } from './chromium-page.js';
+import { Bridge, call, type DataHarness, openPage, sleep, startDataHarness, until } from './chromium-page.js';
 
 const ORDERED_COUNT = 10_000;
 const OTHER_COUNT = 2_000;
 /** Sizes around one SCTP chunk (1132 bytes of payload per DATA chunk here), 64 KiB and the limit. */
 const SIZES = [0, 1, 1131, 1132, 1133, 1500, 65_536, 262_144];
 
-let browser: Browser;
-let http: Server;
-let origin: string;
-let worker: Worker;
-let router: Router;
+let harness: DataHarness;
 
 before(
   async () => {
-    const script = await bundleMediasoupClient();
-    http = createServer((req, res) => {
-      const js = req.url === '/mediasoup-client.js';
-      res.writeHead(200, { 'content-type': js ? 'text/javascript' : 'text/html' });
-      res.end(js ? script : DATA_PAGE);
-    });
-    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-    origin = `http://127.0.0.1:${(http.address() as AddressInfo).port}/`;
-    browser = await launchChromium();
-    worker = await sfu.createWorker({ logLevel: 'warn' });
-    router = await worker.createRouter({ mediaCodecs: [] });
+    harness = await startDataHarness([]);
   },
   { timeout: 60_000 },
 );
 
 after(async () => {
-  worker?.close();
-  await browser?.close();
-  await new Promise<void>((resolve) => (http ? http.close(() => resolve()) : resolve()));
+  await harness?.close();
 });
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, ms: number): Promise<T> {
-  const deadline = Date.now() + ms;
-  let value = await read();
-  while (!ok(value)) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}: ${JSON.stringify(value)}`);
-    await sleep(200);
-    value = await read();
-  }
-  return value;
-}
-
-class Bridge {
-  readonly transports = new Map<string, WebRtcTransport>();
-  readonly dataProducers = new Map<string, DataProducer>();
-  readonly dataConsumers = new Map<string, DataConsumer>();
-
-  // biome-ignore lint/suspicious/noExplicitAny: JSON from the page.
-  async handle(method: string, data: any): Promise<unknown> {
-    const transport = this.transports.get(data.transportId)!;
-    switch (method) {
-      case 'connect':
-        await transport.connect({ dtlsParameters: data.dtlsParameters });
-        return undefined;
-      case 'produceData': {
-        const dataProducer = await transport.produceData({
-          sctpStreamParameters: data.sctpStreamParameters,
-          label: data.label,
-          protocol: data.protocol,
-        });
-        this.dataProducers.set(dataProducer.label, dataProducer);
-        return { id: dataProducer.id };
-      }
-      case 'consumeData': {
-        const dataConsumer = await transport.consumeData({ dataProducerId: data.dataProducerId });
-        this.dataConsumers.set(`${transport.id}/${dataConsumer.label}`, dataConsumer);
-        return {
-          id: dataConsumer.id,
-          dataProducerId: dataConsumer.dataProducerId,
-          sctpStreamParameters: dataConsumer.sctpStreamParameters,
-          label: dataConsumer.label,
-          protocol: dataConsumer.protocol,
-        };
-      }
-      default:
-        throw new Error(`unknown bridge method ${method}`);
-    }
-  }
-}
-
-async function openPage(
-  bridge: Bridge,
-  transport: WebRtcTransport,
-  direction: 'send' | 'recv',
-): Promise<Page> {
-  const page = await browser.newPage();
-  page.on('pageerror', (error) => console.log(`page error: ${error.message}`));
-  await page.exposeFunction('bridge', (method: string, data: unknown) => bridge.handle(method, data));
-  await page.goto(origin);
-  const info = {
-    id: transport.id,
-    iceParameters: transport.iceParameters,
-    iceCandidates: transport.iceCandidates,
-    dtlsParameters: transport.dtlsParameters,
-    sctpParameters: transport.sctpParameters,
-  };
-  await page.evaluate(
-    ([caps, i, d]) => (window as never as { setup: (...a: unknown[]) => Promise<unknown> }).setup(caps, i, d),
-    [router.rtpCapabilities, info, direction] as const,
-  );
-  return page;
-}
-
-const call = <T>(page: Page, expression: string): Promise<T> => page.evaluate(expression) as Promise<T>;
 
 test('Chromium mediasoup-client data channels through tureen/sfu: ordered/unordered, reliable/partial, strings and binary up to the limit, 10 000 in order, Direct crossings, close', {
   timeout: 240_000,
@@ -146,18 +42,18 @@ test('Chromium mediasoup-client data channels through tureen/sfu: ordered/unorde
     // and a burst of 10 000 can outrun a receiver on a loaded machine: this test wants no drops.
     sctpSendBufferSize: 16 << 20,
   };
-  const sendTransport = await router.createWebRtcTransport(transportOptions);
-  const recvB = await router.createWebRtcTransport(transportOptions);
-  const recvC = await router.createWebRtcTransport(transportOptions);
+  const sendTransport = await harness.router.createWebRtcTransport(transportOptions);
+  const recvB = await harness.router.createWebRtcTransport(transportOptions);
+  const recvC = await harness.router.createWebRtcTransport(transportOptions);
   for (const t of [sendTransport, recvB, recvC]) bridge.transports.set(t.id, t);
   const sctpStates: string[] = [];
   const observerStates: string[] = [];
   sendTransport.on('sctpstatechange', (s) => sctpStates.push(s));
   sendTransport.observer.on('sctpstatechange', (s) => observerStates.push(s));
 
-  const pageA = await openPage(bridge, sendTransport, 'send');
-  const pageB = await openPage(bridge, recvB, 'recv');
-  const pageC = await openPage(bridge, recvC, 'recv');
+  const pageA = await openPage(harness, bridge, sendTransport, 'send');
+  const pageB = await openPage(harness, bridge, recvB, 'recv');
+  const pageC = await openPage(harness, bridge, recvC, 'recv');
 
   const channels = {
     reliable: { ordered: true },
@@ -198,7 +94,7 @@ test('Chromium mediasoup-client data channels through tureen/sfu: ordered/unorde
   assert.equal(await call<number>(pageA, 'window.maxMessageSize()'), 262_144);
 
   // A DirectTransport DataConsumer of A's reliable channel (SCTP → Direct).
-  const direct = await router.createDirectTransport({ maxMessageSize: 262_144 });
+  const direct = await harness.router.createDirectTransport({ maxMessageSize: 262_144 });
   const directConsumer = await direct.consumeData({ dataProducerId: producerIds.reliable! });
   const directLog: string[] = [];
   directConsumer.on('message', (data, ppid) => {

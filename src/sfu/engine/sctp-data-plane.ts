@@ -55,6 +55,10 @@ export class SctpDataPlane {
       // RFC 9260's RTO.Min (usrsctp's too): above the peers' 200 ms delayed SACK, so a burst
       // ending on an odd packet does not time out spuriously and collapse cwnd.
       rtoMin: 1000,
+      // Never give up on INIT: mediasoup-client adds its data channel section only on the first
+      // produceData()/consumeData(), possibly minutes after DTLS carried media. Until then our
+      // INIT (every rtoMax, 10 s) is dropped; when the browser's SCTP starts, the two INITs meet.
+      maxInitRetransmits: Number.POSITIVE_INFINITY,
     });
     this.association = association;
     association.onMessage = (streamId, ppid, data) => this.#onMessage(streamId, ppid, data);
