@@ -109,11 +109,13 @@ async function run(workerCount: number): Promise<{ rooms: number; cpuPercent: nu
       const setupMs = Date.now() - setupStart;
       await new Promise((r) => setTimeout(r, WARMUP_MS));
       const s0 = await pool.snapshot();
+      const perWorker0 = workers.map((w) => cpuMs(w.pid));
       const cpu0 = cpu();
       const t0 = performance.now();
       await new Promise((r) => setTimeout(r, MEASURE_MS));
       const s1 = await pool.snapshot();
       const cpu1 = cpu();
+      const perWorker1 = workers.map((w) => cpuMs(w.pid));
       const seconds = (performance.now() - t0) / 1000;
       const forwarded = s1.received - s0.received;
       const expected = expectedBetween(rooms, s0, s1);
@@ -125,6 +127,9 @@ async function run(workerCount: number): Promise<{ rooms: number; cpuPercent: nu
         forwardedPerSecond: Math.round(forwarded / seconds),
         deliveredPercent: Math.round((1 - loss) * 1000) / 10,
         workerCpuPercent: Math.round((cpuUsed / 1000 / seconds) * 1000) / 10,
+        perWorkerCpuPercent: perWorker1.map(
+          (c, i) => Math.round(((c - perWorker0[i]!) / 1000 / seconds) * 1000) / 10,
+        ),
         cpuMicrosPerForwarded: forwarded > 0 ? Math.round(((cpuUsed * 1000) / forwarded) * 100) / 100 : 0,
         latencyP50Ms: latencyPercentile(s0.latency, s1.latency, 0.5),
         latencyP99Ms: latencyPercentile(s0.latency, s1.latency, 0.99),
