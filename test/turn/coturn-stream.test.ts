@@ -25,7 +25,8 @@ test('uclient over TLS', { timeout: 90000 }, async () => {
   // echoes lost against coturn's own turnserver as well (16-33 % in 4 of 4 runs); the missing
   // count stays constant from the first seconds on, as if records arriving together stayed
   // unread. A run with loss is retried (3 runs at most); if every run has loss, each must still
-  // show our server relaying every message both ways, and most echoes arriving.
+  // show our server relaying every message both ways, and at least half the echoes arriving
+  // (a framing fault of ours would lose nearly all; coturn's server got 67-84 % through).
   const runs: { result: Awaited<ReturnType<typeof uclient>>; relayed: number }[] = [];
   for (let attempt = 0; attempt < 3; attempt++) {
     const before = server.stats().relayedPackets;
@@ -42,7 +43,7 @@ test('uclient over TLS', { timeout: 90000 }, async () => {
     const detail = `relayed ${relayed}, uclient sent ${result.sent} received ${result.received}\n${result.output.slice(-1500)}`;
     assert.ok(result.sent >= 120, detail);
     assert.equal(relayed, 2 * result.sent, detail);
-    assert.ok(result.received >= 0.75 * result.sent, detail);
+    assert.ok(result.received >= 0.5 * result.sent, detail);
   }
 });
 
