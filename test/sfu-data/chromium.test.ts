@@ -245,6 +245,28 @@ test('Chromium mediasoup-client data channels through tureen/sfu: ordered/unorde
     (s) => s === 'closed',
     15_000,
   );
+  // The app closes a server DataProducer: A's channel closes (its stream is reset), and so do
+  // the consumers' channels on B and C (their DataConsumers close with it).
+  let consumerClosedEvents = 0;
+  for (const t of [recvB, recvC]) {
+    bridge.dataConsumers.get(`${t.id}/rexmit`)!.on('dataproducerclose', () => consumerClosedEvents++);
+  }
+  bridge.dataProducers.get('rexmit')!.close();
+  await until(
+    'page A rexmit channel closed',
+    () => call<string>(pageA, "window.producerState('rexmit')"),
+    (s) => s === 'closed',
+    15_000,
+  );
+  for (const page of [pageB, pageC]) {
+    await until(
+      'consumer rexmit channel closed',
+      () => call<string>(page, "window.consumerState('rexmit')"),
+      (s) => s === 'closed',
+      15_000,
+    );
+  }
+  assert.equal(consumerClosedEvents, 2);
   // The other channels keep working.
   await call(pageA, "window.sendAll('reliable', [123456])");
   await until(
