@@ -8,6 +8,7 @@
  *  2. latency send() → B's onMessage (wall clock, same machine), p50/p99, at half the measured
  *     rate (first 0.5 s skipped).
  * Run: npx tsx bench/sfu-data.ts [seconds per case = 3]
+ * BENCH_PROFILE_DIR=dir: also write a CPU profile of the worker there (bench/lib/profiled-worker.ts).
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
@@ -15,6 +16,7 @@ import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import * as sfu from '../src/sfu/index.js';
 import type { PlainTransport, Router } from '../src/sfu/public-types.js';
+import { workerProcessSettings } from '../src/sfu/worker.js';
 import { SctpAssociation } from '../src/transport/sctp/index.js';
 
 const SECONDS = Number(process.argv[2] ?? 3);
@@ -218,7 +220,15 @@ async function latency(
 }
 
 async function main(): Promise<void> {
-  const worker = await sfu.createWorker({ logLevel: 'error' });
+  const settings = { logLevel: 'error' as const };
+  // BENCH_PROFILE_DIR: a CPU profile of the worker (bench/lib/profiled-worker.ts, cpuprofile-top.ts).
+  const worker = process.env.BENCH_PROFILE_DIR
+    ? new sfu.Worker(
+        new URL('./lib/profiled-worker.ts', import.meta.url).pathname,
+        workerProcessSettings(settings),
+      )
+    : await sfu.createWorker(settings);
+  if (process.env.BENCH_PROFILE_DIR) await new Promise<void>((r) => worker.once('@success', () => r()));
   const router = await worker.createRouter({ mediaCodecs: [] });
   const a = await sender(router);
   const b = new Receiver();

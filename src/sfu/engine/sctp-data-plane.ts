@@ -39,6 +39,8 @@ export class SctpDataPlane {
   readonly #maxMessageSize: number;
   /** Reused for every received message: delivery to the DataConsumers is synchronous. */
   readonly #message: DataMessage = { ppid: 0, data: Buffer.alloc(0) };
+  /** Streams whose DataConsumer set a bufferedAmountLowThreshold. */
+  readonly #lowThresholdStreams = new Set<number>();
 
   constructor(ctx: EngineContext, host: SctpDataPlaneHost, options: SctpDataPlaneOptions) {
     this.#ctx = ctx;
@@ -63,6 +65,9 @@ export class SctpDataPlane {
     this.association = association;
     association.onMessage = (streamId, ppid, data) => this.#onMessage(streamId, ppid, data);
     association.onBufferedAmountLow = (streamId) => {
+      // Only for streams whose DataConsumer asked: each event is an IPC message, and with the
+      // default threshold (0) the association reports every time a stream's queue empties.
+      if (!this.#lowThresholdStreams.has(streamId)) return;
       const dataConsumer = host.dataConsumerForStream(streamId);
       if (dataConsumer) {
         ctx.emit(dataConsumer.id, 'bufferedamountlow', {
@@ -119,11 +124,14 @@ export class SctpDataPlane {
   }
 
   setBufferedAmountLowThreshold(streamId: number, threshold: number): void {
+    this.#lowThresholdStreams.add(streamId);
     this.association.setBufferedAmountLowThreshold(streamId, threshold);
   }
 
   /** A DataConsumer or data channel is gone: reset our outgoing stream (RFC 6525). */
   resetStream(streamId: number): void {
+    this.#lowThresholdStreams.delete(streamId);
+    this.association.setBufferedAmountLowThreshold(streamId, 0);
     this.association.resetStreams([streamId]);
   }
 
