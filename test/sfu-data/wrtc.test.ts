@@ -3,7 +3,7 @@
  * browser: negotiated data channels (fixed ids, no DCEP), an SDP answer written from the
  * WebRtcTransport's parameters (ICE-lite, DTLS fingerprint, SCTP port and max-message-size).
  * Peer P produces on stream 1 (ordered) and stream 2 (unordered, maxRetransmits 0); peer Q
- * consumes both. Then close both ways (stream resets).
+ * consumes both, through a WebRtcServer. Then close both ways (stream resets).
  */
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
@@ -121,10 +121,9 @@ test('libwebrtc (wrtc) clients: data channels through the SFU, ordered and parti
   });
   // Q: its server-side DataConsumers get stream ids from the SFU (0, 1), which Q's negotiated
   // channels then use — as mediasoup-client does on consumeData().
-  const transportQ = await router.createWebRtcTransport({
-    listenInfos: [{ protocol: 'udp', ip: '127.0.0.1' }],
-    enableSctp: true,
-  });
+  // Q's transport lives on a WebRtcServer (one shared port, datagrams routed by ICE ufrag).
+  const server = await worker.createWebRtcServer({ listenInfos: [{ protocol: 'udp', ip: '127.0.0.1' }] });
+  const transportQ = await router.createWebRtcTransport({ webRtcServer: server, enableSctp: true });
   const chatConsumer = await transportQ.consumeData({ dataProducerId: chat.id });
   const stateConsumer = await transportQ.consumeData({ dataProducerId: state.id });
   assert.equal(chatConsumer.sctpStreamParameters?.streamId, 0);
@@ -225,6 +224,7 @@ test('libwebrtc (wrtc) clients: data channels through the SFU, ordered and parti
     pcQ.close();
     p.transport.close();
     transportQ.close();
+    server.close();
   }
 });
 
