@@ -1,6 +1,7 @@
 // Four headless Chromium pages (the web app, unchanged) in an SFU room whose routers hold two
 // peers each, on two workers: the room spreads over both workers and every page decodes the
-// video of the three others, two of which reach it through a pipe between the workers.
+// video of the three others, two of which reach it through a pipe between the workers, and gets
+// their chat messages (SFU data producers, piped over SCTP the same way).
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +17,7 @@ import {
   waitFor,
   webRoot,
 } from '../e2e/helpers.js';
+import { chatTexts, sendChatMessages } from '../e2e/page-probes.js';
 import { sfuToken, startWebSfuServer, type WebSfuServer } from './helpers.js';
 
 const PAGES = 4;
@@ -104,5 +106,32 @@ if (!rerunInLoopbackNamespace(fileURLToPath(import.meta.url), 110_000)) {
     }
     // Each page gets two of its three remote videos across the pipe.
     assert.equal(piped, 8);
+  });
+
+  test('chat messages cross the pipe between the workers in order', { timeout: 40_000 }, async () => {
+    await Promise.all(
+      pages.map((page, i) =>
+        waitFor(
+          `page ${i} chat channels open`,
+          () =>
+            page.evaluate((others) => {
+              const sfu = window.tureen.room?.sfu;
+              return sfu?.chatOpen === true && sfu.openChatChannels >= others;
+            }, PAGES - 1),
+          { timeoutMs: 20_000 },
+        ),
+      ),
+    );
+    const sent = await Promise.all(pages.map((page, i) => sendChatMessages(page, `p${i}`, 5)));
+    for (const [i, page] of pages.entries()) {
+      for (const [j, id] of peerIds.entries()) {
+        if (i === j) continue;
+        await waitFor(
+          `page ${i} has page ${j}'s messages`,
+          async () => (await chatTexts(page, id)).length >= 5,
+        );
+        assert.deepEqual(await chatTexts(page, id), sent[j]);
+      }
+    }
   });
 }
