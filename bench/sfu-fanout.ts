@@ -32,8 +32,10 @@ import {
   latencyPercentile,
   producerRtpParameters,
   rssKb,
+  SOCKET_BUFFER_BYTES,
   type StreamSpec,
   sentBetween,
+  udpReceiveBufferErrors,
 } from './lib/sfu-clients.js';
 
 const PACKETS_PER_SECOND = 250;
@@ -64,7 +66,14 @@ async function run(
   consumers: number,
 ): Promise<Record<string, number | undefined>> {
   const pool = await ClientPool.create(CLIENT_PROCESSES);
-  const listenInfos = [{ protocol: 'udp' as const, ip: '127.0.0.1' }];
+  const listenInfos = [
+    {
+      protocol: 'udp' as const,
+      ip: '127.0.0.1',
+      recvBufferSize: SOCKET_BUFFER_BYTES,
+      sendBufferSize: SOCKET_BUFFER_BYTES,
+    },
+  ];
   const transports: WebRtcTransport[] = [];
   const producerTransport = await router.createWebRtcTransport({ listenInfos });
   transports.push(producerTransport);
@@ -95,10 +104,12 @@ async function run(
   await pool.start();
   await new Promise((r) => setTimeout(r, WARMUP_MS));
   const s0 = await pool.snapshot();
+  const drops0 = udpReceiveBufferErrors();
   const cpu0 = cpuMs(pid);
   const t0 = performance.now();
   await new Promise((r) => setTimeout(r, MEASURE_MS));
   const s1 = await pool.snapshot();
+  const drops1 = udpReceiveBufferErrors();
   const cpu1 = cpuMs(pid);
   const seconds = (performance.now() - t0) / 1000;
   // Steady state: the packet store and every consumer's retransmission index have filled.
@@ -113,7 +124,12 @@ async function run(
     consumers,
     producerPacketsPerSecond: Math.round(sent / seconds),
     forwardedPerSecond: Math.round(forwarded / seconds),
-    deliveredPercent: expected > 0 ? Math.round((forwarded / expected) * 1000) / 10 : 0,
+    // From the consumers' sequence numbers (no skew between the snapshots of processes).
+    deliveredPercent:
+      s1.expected > s0.expected ? Math.round((forwarded / (s1.expected - s0.expected)) * 1000) / 10 : 0,
+    // Whole machine: datagrams the kernel dropped for full receive buffers (ours and others').
+    udpRcvbufErrors: drops1 - drops0,
+    receivedOfSentPercent: expected > 0 ? Math.round((forwarded / expected) * 1000) / 10 : 0,
     workerCpuPercent: Math.round((cpuUsed / 1000 / seconds) * 1000) / 10,
     cpuMicrosPerForwarded: forwarded > 0 ? Math.round(((cpuUsed * 1000) / forwarded) * 100) / 100 : 0,
     // At this cost a fully busy worker core would forward:

@@ -40,6 +40,18 @@ const LATENCY_BUCKET_US = 10;
 const LATENCY_BUCKETS = 20000;
 
 const CLK_TCK = 100; // Linux USER_HZ
+/** Socket buffers of the clients and of the SFU's transports in the benchmarks (≤ net.core.rmem_max). */
+export const SOCKET_BUFFER_BYTES = 2 * 1024 * 1024;
+
+/** The kernel's count of UDP datagrams dropped for a full receive buffer (whole machine). */
+export function udpReceiveBufferErrors(): number {
+  const lines = readFileSync('/proc/net/snmp', 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('Udp:'));
+  const names = lines[0]?.split(/\s+/) ?? [];
+  const values = lines[1]?.split(/\s+/) ?? [];
+  return Number(values[names.indexOf('RcvbufErrors')] ?? 0);
+}
 
 /** utime + stime of a process in ms (/proc/<pid>/stat). */
 export function cpuMs(pid: number): number {
@@ -100,8 +112,15 @@ export const BENCH_MEDIA_CODECS = [
 
 /** One client of the SFU: socket, ICE check, DTLS client, SRTP; counts what it receives. */
 class BenchClient {
-  readonly socket: Socket = createSocket({ type: 'udp4', lookup: (a, _f, cb) => cb(null, a, 4) });
+  readonly socket: Socket = createSocket({
+    type: 'udp4',
+    lookup: (a, _f, cb) => cb(null, a, 4),
+    // A busy machine deschedules the generator for tens of ms: room for ~2000 packets.
+    recvBufferSize: SOCKET_BUFFER_BYTES,
+  });
   rtpReceived = 0;
+  /** Per received SSRC: first and highest extended sequence number (what should have arrived). */
+  readonly #streams = new Map<number, { first: number; highest: number }>();
   srtp?: SrtpSession;
   #dtls?: DtlsSession;
   #check?: Buffer;
@@ -120,6 +139,7 @@ class BenchClient {
       if (b0 >= 128 && b0 <= 191) {
         if (msg[1]! >= 192 && msg[1]! <= 223) return; // RTCP
         this.rtpReceived++;
+        this.#countSequence(msg);
         const sentAt = readSendTime(msg);
         if (sentAt >= 0) {
           const us = (monotonicUs24() - sentAt) & 0xffffff;
@@ -129,6 +149,26 @@ class BenchClient {
       }
       if (classifyPacket(msg) === PacketKind.Dtls) this.#dtls?.handleDatagram(msg);
     });
+  }
+
+  #countSequence(msg: Buffer): void {
+    const ssrc = msg.readUInt32BE(8);
+    const seq = (msg[2]! << 8) | msg[3]!;
+    const stream = this.#streams.get(ssrc);
+    if (stream === undefined) {
+      this.#streams.set(ssrc, { first: seq, highest: seq });
+      return;
+    }
+    // Extended: the nearest value to the highest seen (reordering and wrap).
+    const delta = (((seq - stream.highest) & 0xffff) << 16) >> 16;
+    if (delta > 0) stream.highest += delta;
+  }
+
+  /** Packets that should have arrived so far: first to highest sequence number of each stream. */
+  get rtpExpected(): number {
+    let expected = 0;
+    for (const stream of this.#streams.values()) expected += stream.highest - stream.first + 1;
+    return expected;
   }
 
   /** ICE check and DTLS handshake to the transport's candidate (connect() was called by the parent). */
@@ -273,6 +313,11 @@ type ChildRequest =
 export interface ClientSnapshot {
   /** RTP packets received by all clients of the process. */
   received: number;
+  /**
+   * Packets those clients should have received by the same instant (from the sequence numbers):
+   * loss between two snapshots is 1 − Δreceived / Δexpected, free of the skew between processes.
+   */
+  expected: number;
   /** Packets sent, per SSRC. */
   sent: Record<number, number>;
   latency: number[];
@@ -347,11 +392,16 @@ export async function runClientProcess(): Promise<void> {
         return;
       case 'snapshot': {
         let received = 0;
-        for (const client of clients.values()) received += client.rtpReceived;
+        let expected = 0;
+        for (const client of clients.values()) {
+          received += client.rtpReceived;
+          expected += client.rtpExpected;
+        }
         const sent: Record<number, number> = {};
         for (const sender of senders) sent[sender.spec.ssrc] = sender.sent;
         const snapshot: ClientSnapshot = {
           received,
+          expected,
           sent,
           latency: Array.from(latency),
           cpuMs: cpuMs(process.pid),
@@ -482,9 +532,10 @@ export class ClientPool {
     const replies = await Promise.all(
       this.processes.map((p) => p.request<{ snapshot: ClientSnapshot }>({ op: 'snapshot' })),
     );
-    const total: ClientSnapshot = { received: 0, sent: {}, latency: [], cpuMs: 0 };
+    const total: ClientSnapshot = { received: 0, expected: 0, sent: {}, latency: [], cpuMs: 0 };
     for (const { snapshot } of replies) {
       total.received += snapshot.received;
+      total.expected += snapshot.expected;
       total.cpuMs += snapshot.cpuMs;
       Object.assign(total.sent, snapshot.sent);
       snapshot.latency.forEach((n, i) => {
