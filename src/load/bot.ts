@@ -97,6 +97,9 @@ export interface BotSnapshot {
   joinMs: number | null;
   packetsSent: number;
   bytesSent: number;
+  /** Media packets this bot published (first transmissions, not NACK answers), by kind. */
+  audioSent: number;
+  videoSent: number;
   keyFramesSent: number;
   retransmitted: number;
   srtpErrors: number;
@@ -231,6 +234,8 @@ export class Bot {
       joinMs: this.#joinMs,
       packetsSent: send?.packetsSent ?? 0,
       bytesSent: send?.bytesSent ?? 0,
+      audioSent: this.#audio?.packetsSent ?? 0,
+      videoSent: this.#video?.packetsSent ?? 0,
       keyFramesSent: this.#video?.keyFramesSent ?? 0,
       retransmitted: this.#video?.retransmitted ?? 0,
       srtpErrors: (send?.srtpErrors ?? 0) + (this.#recvTransport?.srtpErrors ?? 0),

@@ -16,6 +16,10 @@ export interface BotReport {
   expectedPackets: number;
   lostPackets: number;
   lossPercent: number;
+  /** Packets other bots published in the window, on streams this bot receives. */
+  sentToIt: number;
+  /** Of those, received; 100 − this is what the SFU did not deliver, whether or not it left a sequence gap. */
+  deliveredPercent: number;
   audioJitterMs: number;
   videoJitterMs: number;
   /** Streams (one per kind per other publisher) that carried packets in the window. */
@@ -33,6 +37,7 @@ export interface GroupReport {
   rxKbps: number;
   rxPacketsPerSecond: number;
   lossPercent: number;
+  deliveredPercent: number;
   audioJitterMs: number;
   videoJitterMs: number;
   joinP50Ms: number | null;
@@ -74,10 +79,20 @@ export function summarize(
 ): LoadReport {
   const seconds = Math.max(0.001, (after.at - before.at) / 1000);
   const earlier = new Map<string, StreamSnapshot>();
-  const sentBefore = new Map<string, number>();
+  const sentBefore = new Map<string, BotSnapshot>();
   for (const bot of before.bots) {
-    sentBefore.set(bot.name, bot.bytesSent);
+    sentBefore.set(bot.name, bot);
     for (const s of bot.streams) earlier.set(s.consumerId, s);
+  }
+  // What each publishing bot sent in the window, by peerId and kind.
+  const published = new Map<string, { audio: number; video: number }>();
+  for (const bot of after.bots) {
+    const first = sentBefore.get(bot.name);
+    if (!first || first.peerId !== bot.peerId) continue;
+    published.set(bot.peerId, {
+      audio: bot.audioSent - first.audioSent,
+      video: bot.videoSent - first.videoSent,
+    });
   }
   const bots: BotReport[] = after.bots.map((bot) => {
     let bytes = 0;
@@ -85,6 +100,8 @@ export function summarize(
     let expected = 0;
     let lost = 0;
     let streams = 0;
+    let sentToIt = 0;
+    let receivedOfSent = 0;
     const audioJitter: number[] = [];
     const videoJitter: number[] = [];
     for (const s of bot.streams) {
@@ -95,6 +112,12 @@ export function summarize(
       packets += dPackets;
       expected += dExpected;
       lost += Math.max(0, dExpected - dPackets);
+      const source = published.get(s.peerId);
+      // Streams present over the whole window, from bots (not from browsers that joined).
+      if (source && first) {
+        sentToIt += source[s.kind];
+        receivedOfSent += dPackets;
+      }
       if (dPackets > 0) {
         streams++;
         (s.kind === 'audio' ? audioJitter : videoJitter).push(s.jitterMs);
@@ -108,11 +131,13 @@ export function summarize(
       ...(bot.error !== undefined ? { error: bot.error } : {}),
       joinMs: bot.joinMs,
       rxKbps: round((bytes * 8) / seconds / 1000, 0),
-      txKbps: round(((bot.bytesSent - (sentBefore.get(bot.name) ?? 0)) * 8) / seconds / 1000, 0),
+      txKbps: round(((bot.bytesSent - (sentBefore.get(bot.name)?.bytesSent ?? 0)) * 8) / seconds / 1000, 0),
       rxPacketsPerSecond: round(packets / seconds, 0),
       expectedPackets: expected,
       lostPackets: lost,
       lossPercent: expected > 0 ? round((lost / expected) * 100, 2) : 0,
+      sentToIt,
+      deliveredPercent: sentToIt > 0 ? round((receivedOfSent / sentToIt) * 100, 2) : 100,
       audioJitterMs: round(mean(audioJitter), 2),
       videoJitterMs: round(mean(videoJitter), 2),
       streams,
@@ -134,6 +159,8 @@ function group(bots: BotReport[]): GroupReport {
   joins.sort((a, b) => a - b);
   const expected = bots.reduce((sum, b) => sum + b.expectedPackets, 0);
   const lost = bots.reduce((sum, b) => sum + b.lostPackets, 0);
+  const sentTo = bots.reduce((sum, b) => sum + b.sentToIt, 0);
+  const receivedOf = bots.reduce((sum, b) => sum + (b.deliveredPercent / 100) * b.sentToIt, 0);
   const withAudio = running.filter((b) => b.audioJitterMs > 0);
   const withVideo = running.filter((b) => b.videoJitterMs > 0);
   return {
@@ -149,6 +176,7 @@ function group(bots: BotReport[]): GroupReport {
       0,
     ),
     lossPercent: expected > 0 ? round((lost / expected) * 100, 3) : 0,
+    deliveredPercent: sentTo > 0 ? round((receivedOf / sentTo) * 100, 2) : 100,
     audioJitterMs: round(mean(withAudio.map((b) => b.audioJitterMs)), 2),
     videoJitterMs: round(mean(withVideo.map((b) => b.videoJitterMs)), 2),
     joinP50Ms: percentile(joins, 50),
@@ -180,6 +208,7 @@ export function formatReport(report: LoadReport, verbose = false): string {
     'rx kbps',
     'rx pkt/s',
     'loss %',
+    'delivered %',
     'jitter a/v ms',
     'join p50/p95 ms',
     'missing',
@@ -191,6 +220,7 @@ export function formatReport(report: LoadReport, verbose = false): string {
     g.rxKbps,
     g.rxPacketsPerSecond,
     g.lossPercent.toFixed(3),
+    g.deliveredPercent.toFixed(2),
     `${g.audioJitterMs.toFixed(1)}/${g.videoJitterMs.toFixed(1)}`,
     `${ms(g.joinP50Ms)}/${ms(g.joinP95Ms)}`,
     g.missingStreams,
@@ -213,6 +243,7 @@ export function formatReport(report: LoadReport, verbose = false): string {
         'rx kbps',
         'tx kbps',
         'loss %',
+        'delivered %',
         'jitter a/v ms',
         'streams',
         'key frames',
@@ -225,6 +256,7 @@ export function formatReport(report: LoadReport, verbose = false): string {
         b.rxKbps,
         b.txKbps,
         b.lossPercent.toFixed(2),
+        b.deliveredPercent.toFixed(2),
         `${b.audioJitterMs.toFixed(1)}/${b.videoJitterMs.toFixed(1)}`,
         `${b.streams}/${b.expectedStreams}`,
         b.keyFramesSent,
