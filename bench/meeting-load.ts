@@ -208,6 +208,7 @@ function line(step: Step): string {
     rxMbps: Math.round(o.rxKbps / 100) / 10,
     lossPercent: o.lossPercent,
     missingStreams: o.missingStreams,
+    sequenceJumps: o.sequenceJumps,
     audioJitterMs: o.audioJitterMs,
     joinP50Ms: o.joinP50Ms,
     joinP95Ms: o.joinP95Ms,

@@ -83,6 +83,13 @@ export interface ReceivedStream {
   recv: RtpStreamRecv;
   /** Date.now() of its first packet, 0 before. */
   firstPacketAt: number;
+  /**
+   * Counts from before RtpStreamRecv restarted (a sequence jump of more than 3000 confirmed by
+   * the next packet resets its counters, RFC 3550 §A.1), and how often that happened.
+   */
+  carriedPackets: number;
+  carriedExpected: number;
+  restarts: number;
 }
 
 /** A bot's counters at one moment; the runner diffs two of them. */
@@ -115,6 +122,8 @@ export interface StreamSnapshot {
   expected: number;
   /** Interarrival jitter, ms. */
   jitterMs: number;
+  /** Sequence jumps (> 3000) in what the SFU forwarded: should stay 0. */
+  restarts: number;
 }
 
 export type BotState = 'new' | 'joining' | 'waiting' | 'connecting' | 'running' | 'closed' | 'failed';
@@ -217,10 +226,11 @@ export class Bot {
         consumerId: s.consumerId,
         peerId: s.peerId,
         kind: s.kind,
-        packets: s.recv.packetsReceived,
+        packets: s.carriedPackets + s.recv.packetsReceived,
         bytes: s.recv.bytesReceived,
-        expected: s.recv.expected,
+        expected: s.carriedExpected + s.recv.expected,
         jitterMs: (s.recv.jitter * 1000) / s.recv.clockRate,
+        restarts: s.restarts,
       });
     }
     const send = this.#sendTransport;
@@ -458,6 +468,9 @@ export class Bot {
         kind: data.kind === 'audio' ? 'audio' : 'video',
         recv: new RtpStreamRecv({ ssrc, clockRate }),
         firstPacketAt: 0,
+        carriedPackets: 0,
+        carriedExpected: 0,
+        restarts: 0,
       };
       this.#byConsumer.set(consumerId, stream);
       this.#streams.set(ssrc >>> 0, stream);
@@ -470,7 +483,15 @@ export class Bot {
     const stream = this.#streams.get(view.ssrc);
     if (stream === undefined) return;
     const now = Date.now();
-    stream.recv.receive(view, now);
+    const recv = stream.recv;
+    const packets = recv.packetsReceived;
+    const expected = recv.expected;
+    recv.receive(view, now);
+    if (recv.packetsReceived < packets) {
+      stream.carriedPackets += packets;
+      stream.carriedExpected += expected;
+      stream.restarts++;
+    }
     if (stream.firstPacketAt === 0) {
       stream.firstPacketAt = now;
       this.#checkJoined();

@@ -25,6 +25,8 @@ export interface BotReport {
   /** Streams (one per kind per other publisher) that carried packets in the window. */
   streams: number;
   expectedStreams: number;
+  /** Sequence jumps of more than 3000 in received streams over the window (should be 0). */
+  sequenceJumps: number;
   keyFramesSent: number;
   retransmitted: number;
 }
@@ -46,6 +48,7 @@ export interface GroupReport {
   notJoined: number;
   /** Expected streams that carried nothing in the window. */
   missingStreams: number;
+  sequenceJumps: number;
 }
 
 export interface LoadReport {
@@ -100,6 +103,7 @@ export function summarize(
     let expected = 0;
     let lost = 0;
     let streams = 0;
+    let jumps = 0;
     let sentToIt = 0;
     let receivedOfSent = 0;
     const audioJitter: number[] = [];
@@ -112,6 +116,7 @@ export function summarize(
       packets += dPackets;
       expected += dExpected;
       lost += Math.max(0, dExpected - dPackets);
+      jumps += s.restarts - (first?.restarts ?? 0);
       const source = published.get(s.peerId);
       // Streams present over the whole window, from bots (not from browsers that joined).
       if (source && first) {
@@ -142,6 +147,7 @@ export function summarize(
       videoJitterMs: round(mean(videoJitter), 2),
       streams,
       expectedStreams: 2 * Math.max(0, publishers - (bot.publish ? 1 : 0)),
+      sequenceJumps: jumps,
       keyFramesSent: bot.keyFramesSent,
       retransmitted: bot.retransmitted,
     };
@@ -183,6 +189,7 @@ function group(bots: BotReport[]): GroupReport {
     joinP95Ms: percentile(joins, 95),
     notJoined: running.length - joins.length,
     missingStreams: running.reduce((sum, b) => sum + Math.max(0, b.expectedStreams - b.streams), 0),
+    sequenceJumps: bots.reduce((sum, b) => sum + b.sequenceJumps, 0),
   };
 }
 
@@ -231,6 +238,9 @@ export function formatReport(report: LoadReport, verbose = false): string {
     line('overall', report.overall),
   ];
   let out = `measured over ${report.windowSeconds} s\n${table(rows)}`;
+  if (report.overall.sequenceJumps > 0) {
+    out += `\n${report.overall.sequenceJumps} sequence jump(s) of more than 3000 in received streams`;
+  }
   if (report.notStarted.length > 0) {
     out += `\n${report.notStarted.length} bot(s) could not join, e.g. ${report.notStarted[0]!.name}: ${report.notStarted[0]!.error}`;
   }
