@@ -1,9 +1,8 @@
 import type { Channel } from './channel.js';
-import { EnhancedEventEmitter } from './emitter.js';
 import type { MediaKind, RtpParameters } from './engine/rtp-parameters.js';
-import { channelEvent } from './fbs-notification.js';
+import { TransportChild } from './transport-child.js';
 import type { AppData } from './types.js';
-import { checkAppData, checkStringArray } from './validate.js';
+import { checkStringArray } from './validate.js';
 
 export type ConsumerType = 'simple' | 'simulcast' | 'svc' | 'pipe';
 export type ConsumerTraceEventType = 'rtp' | 'keyframe' | 'nack' | 'pli' | 'fir';
@@ -58,57 +57,33 @@ interface ConsumerInit<A> {
 }
 
 /** Media a router sends to an endpoint, from one Producer. */
-export class Consumer<
-  ConsumerAppData extends AppData = AppData,
-> extends EnhancedEventEmitter<ConsumerEvents> {
-  readonly #transportId: string;
-  readonly #id: string;
+export class Consumer<ConsumerAppData extends AppData = AppData> extends TransportChild<
+  ConsumerAppData,
+  ConsumerEvents,
+  ConsumerObserverEvents
+> {
   readonly #producerId: string;
-  readonly #channel: Channel;
   readonly #kind: MediaKind;
   readonly #rtpParameters: RtpParameters;
   readonly #type: ConsumerType;
-  #closed = false;
-  #paused: boolean;
-  #producerPaused: boolean;
   #priority = 1;
   #score: ConsumerScore;
   #preferredLayers?: ConsumerLayers;
   #currentLayers?: ConsumerLayers;
-  #appData: ConsumerAppData;
-  readonly #observer = new EnhancedEventEmitter<ConsumerObserverEvents>();
 
   /** @private */
   constructor(init: ConsumerInit<ConsumerAppData>) {
-    super();
-    this.#transportId = init.transportId;
-    this.#id = init.consumerId;
+    super('consumer', { ...init, id: init.consumerId });
     this.#producerId = init.producerId;
-    this.#channel = init.channel;
     this.#kind = init.kind;
     this.#rtpParameters = init.rtpParameters;
     this.#type = init.type;
-    this.#paused = init.paused;
-    this.#producerPaused = init.producerPaused;
     this.#score = init.score ?? { score: 10, producerScore: 10, producerScores: [] };
     this.#preferredLayers = init.preferredLayers;
-    this.#appData = init.appData ?? ({} as ConsumerAppData);
-    this.#channel.on(this.#id, (event: unknown, data: unknown) => {
-      const translated = channelEvent(event, data);
-      if (translated) this.#handleEvent(translated.event, translated.data);
-    });
-  }
-
-  get id(): string {
-    return this.#id;
   }
 
   get producerId(): string {
     return this.#producerId;
-  }
-
-  get closed(): boolean {
-    return this.#closed;
   }
 
   get kind(): MediaKind {
@@ -123,12 +98,8 @@ export class Consumer<
     return this.#type;
   }
 
-  get paused(): boolean {
-    return this.#paused;
-  }
-
   get producerPaused(): boolean {
-    return this.#producerPaused;
+    return this.sourcePaused;
   }
 
   get priority(): number {
@@ -147,59 +118,32 @@ export class Consumer<
     return this.#currentLayers;
   }
 
-  get appData(): ConsumerAppData {
-    return this.#appData;
-  }
-
-  set appData(appData: ConsumerAppData) {
-    checkAppData(appData);
-    this.#appData = appData;
-  }
-
-  get observer(): EnhancedEventEmitter<ConsumerObserverEvents> {
-    return this.#observer;
-  }
-
   /** @private */
   get channelForTesting(): Channel {
-    return this.#channel;
+    return this.channel;
   }
 
-  #handleEvent(event: string, data: unknown): void {
+  protected override handleEvent(event: string, data: unknown): void {
     switch (event) {
       case 'producerclose':
-        if (this.#closed) return;
-        this.#closed = true;
-        this.#channel.removeAllListeners(this.#id);
-        this.emit('@producerclose');
-        this.safeEmit('producerclose');
-        this.#observer.safeEmit('close');
+        this.closedBy('producerclose', '@producerclose');
         return;
       case 'producerpause':
-        if (this.#producerPaused) return;
-        this.#producerPaused = true;
-        this.safeEmit('producerpause');
-        if (!this.#paused) this.#observer.safeEmit('pause');
+        this.sourcePausedChanged(true, 'producerpause');
         return;
       case 'producerresume':
-        if (!this.#producerPaused) return;
-        this.#producerPaused = false;
-        this.safeEmit('producerresume');
-        if (!this.#paused) this.#observer.safeEmit('resume');
+        this.sourcePausedChanged(false, 'producerresume');
         return;
       case 'score':
         this.#score = data as ConsumerScore;
-        this.safeEmit('score', this.#score);
-        this.#observer.safeEmit('score', this.#score);
+        this.emitBoth('score', this.#score);
         return;
       case 'layerschange':
         this.#currentLayers = data as ConsumerLayers | undefined;
-        this.safeEmit('layerschange', this.#currentLayers);
-        this.#observer.safeEmit('layerschange', this.#currentLayers);
+        this.emitBoth('layerschange', this.#currentLayers);
         return;
       case 'trace':
-        this.safeEmit('trace', data);
-        this.#observer.safeEmit('trace', data);
+        this.emitBoth('trace', data);
         return;
       case 'rtp':
         this.safeEmit('rtp', Buffer.from(data as Uint8Array));
@@ -207,53 +151,11 @@ export class Consumer<
     }
   }
 
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#channel.removeAllListeners(this.#id);
-    this.#channel
-      .request('transport.closeConsumer', this.#transportId, { consumerId: this.#id })
-      .catch(() => {});
-    this.emit('@close');
-    this.#observer.safeEmit('close');
-  }
-
-  /** @private */
-  transportClosed(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#channel.removeAllListeners(this.#id);
-    this.safeEmit('transportclose');
-    this.#observer.safeEmit('close');
-  }
-
-  async dump(): Promise<unknown> {
-    return this.#channel.request('consumer.dump', this.#id);
-  }
-
-  async getStats(): Promise<unknown[]> {
-    return this.#channel.request('consumer.getStats', this.#id);
-  }
-
-  async pause(): Promise<void> {
-    await this.#channel.request('consumer.pause', this.#id);
-    const wasPaused = this.#paused;
-    this.#paused = true;
-    if (!wasPaused && !this.#producerPaused) this.#observer.safeEmit('pause');
-  }
-
-  async resume(): Promise<void> {
-    await this.#channel.request('consumer.resume', this.#id);
-    const wasPaused = this.#paused;
-    this.#paused = false;
-    if (wasPaused && !this.#producerPaused) this.#observer.safeEmit('resume');
-  }
-
   async setPreferredLayers({ spatialLayer, temporalLayer }: ConsumerLayers): Promise<void> {
     if (typeof spatialLayer !== 'number') throw new TypeError('missing spatialLayer');
     if (temporalLayer !== undefined && typeof temporalLayer !== 'number')
       throw new TypeError('if given, temporalLayer must be a number');
-    const layers = await this.#channel.request('consumer.setPreferredLayers', this.#id, {
+    const layers = await this.request('consumer.setPreferredLayers', {
       spatialLayer,
       temporalLayer,
     });
@@ -262,7 +164,7 @@ export class Consumer<
 
   async setPriority(priority: number): Promise<void> {
     if (typeof priority !== 'number' || priority < 1) throw new TypeError('priority must be a number >= 1');
-    const result = await this.#channel.request('consumer.setPriority', this.#id, { priority });
+    const result = await this.request('consumer.setPriority', { priority });
     this.#priority = result.priority;
   }
 
@@ -271,11 +173,11 @@ export class Consumer<
   }
 
   async requestKeyFrame(): Promise<void> {
-    await this.#channel.request('consumer.requestKeyFrame', this.#id);
+    await this.request('consumer.requestKeyFrame');
   }
 
   async enableTraceEvent(types: ConsumerTraceEventType[] = []): Promise<void> {
     checkStringArray(types, 'types');
-    await this.#channel.request('consumer.enableTraceEvent', this.#id, { types });
+    await this.request('consumer.enableTraceEvent', { types });
   }
 }

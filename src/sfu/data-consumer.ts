@@ -1,9 +1,8 @@
 import type { Channel } from './channel.js';
 import { PPID } from './data-producer.js';
-import { EnhancedEventEmitter } from './emitter.js';
 import type { SctpStreamParameters } from './engine/rtp-parameters.js';
+import { TransportChild } from './transport-child.js';
 import type { AppData } from './types.js';
-import { checkAppData } from './validate.js';
 
 export type DataConsumerType = 'sctp' | 'direct';
 
@@ -38,52 +37,31 @@ interface DataConsumerInit<A> {
 }
 
 /** Data messages a router delivers to an endpoint or to the application, from one DataProducer. */
-export class DataConsumer<
-  DataConsumerAppData extends AppData = AppData,
-> extends EnhancedEventEmitter<DataConsumerEvents> {
-  readonly #transportId: string;
-  readonly #id: string;
+export class DataConsumer<DataConsumerAppData extends AppData = AppData> extends TransportChild<
+  DataConsumerAppData,
+  DataConsumerEvents,
+  DataConsumerObserverEvents
+> {
   readonly #dataProducerId: string;
-  readonly #channel: Channel;
   readonly #type: DataConsumerType;
   readonly #sctpStreamParameters?: SctpStreamParameters;
   readonly #label: string;
   readonly #protocol: string;
-  #closed = false;
-  #paused: boolean;
-  #dataProducerPaused: boolean;
   #subchannels: number[];
-  #appData: DataConsumerAppData;
-  readonly #observer = new EnhancedEventEmitter<DataConsumerObserverEvents>();
 
   /** @private */
   constructor(init: DataConsumerInit<DataConsumerAppData>) {
-    super();
-    this.#transportId = init.transportId;
-    this.#id = init.dataConsumerId;
+    super('dataConsumer', { ...init, id: init.dataConsumerId, producerPaused: init.dataProducerPaused });
     this.#dataProducerId = init.dataProducerId;
-    this.#channel = init.channel;
     this.#type = init.type;
     this.#sctpStreamParameters = init.sctpStreamParameters;
     this.#label = init.label;
     this.#protocol = init.protocol;
-    this.#paused = init.paused;
-    this.#dataProducerPaused = init.dataProducerPaused;
     this.#subchannels = init.subchannels;
-    this.#appData = init.appData ?? ({} as DataConsumerAppData);
-    this.#channel.on(this.#id, (event: string, data: unknown) => this.#handleEvent(event, data));
-  }
-
-  get id(): string {
-    return this.#id;
   }
 
   get dataProducerId(): string {
     return this.#dataProducerId;
-  }
-
-  get closed(): boolean {
-    return this.#closed;
   }
 
   get type(): DataConsumerType {
@@ -102,52 +80,24 @@ export class DataConsumer<
     return this.#protocol;
   }
 
-  get paused(): boolean {
-    return this.#paused;
-  }
-
   get dataProducerPaused(): boolean {
-    return this.#dataProducerPaused;
+    return this.sourcePaused;
   }
 
   get subchannels(): number[] {
     return this.#subchannels;
   }
 
-  get appData(): DataConsumerAppData {
-    return this.#appData;
-  }
-
-  set appData(appData: DataConsumerAppData) {
-    checkAppData(appData);
-    this.#appData = appData;
-  }
-
-  get observer(): EnhancedEventEmitter<DataConsumerObserverEvents> {
-    return this.#observer;
-  }
-
-  #handleEvent(event: string, data: unknown): void {
+  protected override handleEvent(event: string, data: unknown): void {
     switch (event) {
       case 'dataproducerclose':
-        if (this.#closed) return;
-        this.#closed = true;
-        this.#channel.removeAllListeners(this.#id);
-        this.emit('@dataproducerclose');
-        this.safeEmit('dataproducerclose');
-        this.#observer.safeEmit('close');
+        this.closedBy('dataproducerclose', '@dataproducerclose');
         return;
       case 'dataproducerpause':
-        if (this.#dataProducerPaused) return;
-        this.#dataProducerPaused = true;
-        this.safeEmit('dataproducerpause');
-        if (!this.#paused) this.#observer.safeEmit('pause');
+        this.sourcePausedChanged(true, 'dataproducerpause');
         return;
       case 'dataproducerresume':
-        if (!this.#dataProducerPaused) return;
-        this.#dataProducerPaused = false;
-        this.safeEmit('dataproducerresume');
-        if (!this.#paused) this.#observer.safeEmit('resume');
+        this.sourcePausedChanged(false, 'dataproducerresume');
         return;
       case 'message': {
         const { ppid, data: payload } = data as { ppid: number; data: Uint8Array };
@@ -163,56 +113,14 @@ export class DataConsumer<
     }
   }
 
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#channel.removeAllListeners(this.#id);
-    this.#channel
-      .request('transport.closeDataConsumer', this.#transportId, { dataConsumerId: this.#id })
-      .catch(() => {});
-    this.emit('@close');
-    this.#observer.safeEmit('close');
-  }
-
-  /** @private */
-  transportClosed(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#channel.removeAllListeners(this.#id);
-    this.safeEmit('transportclose');
-    this.#observer.safeEmit('close');
-  }
-
-  async dump(): Promise<unknown> {
-    return this.#channel.request('dataConsumer.dump', this.#id);
-  }
-
-  async getStats(): Promise<unknown[]> {
-    return this.#channel.request('dataConsumer.getStats', this.#id);
-  }
-
-  async pause(): Promise<void> {
-    await this.#channel.request('dataConsumer.pause', this.#id);
-    const wasPaused = this.#paused;
-    this.#paused = true;
-    if (!wasPaused && !this.#dataProducerPaused) this.#observer.safeEmit('pause');
-  }
-
-  async resume(): Promise<void> {
-    await this.#channel.request('dataConsumer.resume', this.#id);
-    const wasPaused = this.#paused;
-    this.#paused = false;
-    if (wasPaused && !this.#dataProducerPaused) this.#observer.safeEmit('resume');
-  }
-
   async setBufferedAmountLowThreshold(threshold: number): Promise<void> {
     if (typeof threshold !== 'number' || threshold < 0)
       throw new TypeError('threshold must be a number >= 0');
-    await this.#channel.request('dataConsumer.setBufferedAmountLowThreshold', this.#id, { threshold });
+    await this.request('dataConsumer.setBufferedAmountLowThreshold', { threshold });
   }
 
   async getBufferedAmount(): Promise<number> {
-    const { bufferedAmount } = await this.#channel.request('dataConsumer.getBufferedAmount', this.#id);
+    const { bufferedAmount } = await this.request('dataConsumer.getBufferedAmount');
     return bufferedAmount;
   }
 
@@ -226,26 +134,26 @@ export class DataConsumer<
     }
     let data = typeof message === 'string' ? Buffer.from(message, 'utf8') : message;
     if (ppid === PPID.STRING_EMPTY || ppid === PPID.BINARY_EMPTY) data = Buffer.alloc(1);
-    await this.#channel.request('dataConsumer.send', this.#id, { ppid, data });
+    await this.request('dataConsumer.send', { ppid, data });
   }
 
   async setSubchannels(subchannels: number[]): Promise<void> {
     if (!Array.isArray(subchannels) || subchannels.some((s) => typeof s !== 'number')) {
       throw new TypeError('subchannels must be an array of numbers');
     }
-    const result = await this.#channel.request('dataConsumer.setSubchannels', this.#id, { subchannels });
+    const result = await this.request('dataConsumer.setSubchannels', { subchannels });
     this.#subchannels = result.subchannels;
   }
 
   async addSubchannel(subchannel: number): Promise<void> {
     if (typeof subchannel !== 'number') throw new TypeError('subchannel must be a number');
-    const result = await this.#channel.request('dataConsumer.addSubchannel', this.#id, { subchannel });
+    const result = await this.request('dataConsumer.addSubchannel', { subchannel });
     this.#subchannels = result.subchannels;
   }
 
   async removeSubchannel(subchannel: number): Promise<void> {
     if (typeof subchannel !== 'number') throw new TypeError('subchannel must be a number');
-    const result = await this.#channel.request('dataConsumer.removeSubchannel', this.#id, { subchannel });
+    const result = await this.request('dataConsumer.removeSubchannel', { subchannel });
     this.#subchannels = result.subchannels;
   }
 }

@@ -1,8 +1,7 @@
 import type { Channel } from './channel.js';
-import { EnhancedEventEmitter } from './emitter.js';
 import type { SctpStreamParameters } from './engine/rtp-parameters.js';
+import { TransportChild } from './transport-child.js';
 import type { AppData } from './types.js';
-import { checkAppData } from './validate.js';
 
 export type DataProducerType = 'sctp' | 'direct';
 
@@ -25,41 +24,23 @@ interface DataProducerInit<A> {
 }
 
 /** Data messages sent by an endpoint (data channel) or by the application (DirectTransport). */
-export class DataProducer<
-  DataProducerAppData extends AppData = AppData,
-> extends EnhancedEventEmitter<DataProducerEvents> {
-  readonly #transportId: string;
-  readonly #id: string;
-  readonly #channel: Channel;
+export class DataProducer<DataProducerAppData extends AppData = AppData> extends TransportChild<
+  DataProducerAppData,
+  DataProducerEvents,
+  DataProducerObserverEvents
+> {
   readonly #type: DataProducerType;
   readonly #sctpStreamParameters?: SctpStreamParameters;
   readonly #label: string;
   readonly #protocol: string;
-  #closed = false;
-  #paused: boolean;
-  #appData: DataProducerAppData;
-  readonly #observer = new EnhancedEventEmitter<DataProducerObserverEvents>();
 
   /** @private */
   constructor(init: DataProducerInit<DataProducerAppData>) {
-    super();
-    this.#transportId = init.transportId;
-    this.#id = init.dataProducerId;
-    this.#channel = init.channel;
+    super('dataProducer', { ...init, id: init.dataProducerId });
     this.#type = init.type;
     this.#sctpStreamParameters = init.sctpStreamParameters;
     this.#label = init.label;
     this.#protocol = init.protocol;
-    this.#paused = init.paused;
-    this.#appData = init.appData ?? ({} as DataProducerAppData);
-  }
-
-  get id(): string {
-    return this.#id;
-  }
-
-  get closed(): boolean {
-    return this.#closed;
   }
 
   get type(): DataProducerType {
@@ -76,63 +57,6 @@ export class DataProducer<
 
   get protocol(): string {
     return this.#protocol;
-  }
-
-  get paused(): boolean {
-    return this.#paused;
-  }
-
-  get appData(): DataProducerAppData {
-    return this.#appData;
-  }
-
-  set appData(appData: DataProducerAppData) {
-    checkAppData(appData);
-    this.#appData = appData;
-  }
-
-  get observer(): EnhancedEventEmitter<DataProducerObserverEvents> {
-    return this.#observer;
-  }
-
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#channel
-      .request('transport.closeDataProducer', this.#transportId, { dataProducerId: this.#id })
-      .catch(() => {});
-    this.emit('@close');
-    this.#observer.safeEmit('close');
-  }
-
-  /** @private */
-  transportClosed(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.safeEmit('transportclose');
-    this.#observer.safeEmit('close');
-  }
-
-  async dump(): Promise<unknown> {
-    return this.#channel.request('dataProducer.dump', this.#id);
-  }
-
-  async getStats(): Promise<unknown[]> {
-    return this.#channel.request('dataProducer.getStats', this.#id);
-  }
-
-  async pause(): Promise<void> {
-    await this.#channel.request('dataProducer.pause', this.#id);
-    const wasPaused = this.#paused;
-    this.#paused = true;
-    if (!wasPaused) this.#observer.safeEmit('pause');
-  }
-
-  async resume(): Promise<void> {
-    await this.#channel.request('dataProducer.resume', this.#id);
-    const wasPaused = this.#paused;
-    this.#paused = false;
-    if (wasPaused) this.#observer.safeEmit('resume');
   }
 
   /**
@@ -159,6 +83,6 @@ export class DataProducer<
     // An empty message cannot travel in SCTP: one placeholder byte stands for it (PPID 56/57).
     let data = typeof message === 'string' ? Buffer.from(message, 'utf8') : message;
     if (ppid === PPID.STRING_EMPTY || ppid === PPID.BINARY_EMPTY) data = Buffer.alloc(1);
-    this.#channel.notify('dataProducer.send', this.#id, { ppid, data, subchannels, requiredSubchannel });
+    this.channel.notify('dataProducer.send', this.id, { ppid, data, subchannels, requiredSubchannel });
   }
 }

@@ -67,6 +67,6 @@ export class DirectTransport<DirectTransportAppData extends AppData = AppData> e
   /** Sends an RTCP packet to the router (e.g. feedback for its Consumers). */
   sendRtcp(rtcpPacket: Buffer): void {
     if (!Buffer.isBuffer(rtcpPacket)) throw new TypeError('rtcpPacket must be a Buffer');
-    this.context.channel.notify('transport.sendRtcp', this.id, rtcpPacket);
+    this.channel.notify('transport.sendRtcp', this.id, rtcpPacket);
   }
 }

@@ -95,8 +95,7 @@ export class PipeTransport<PipeTransportAppData extends AppData = AppData> exten
     if (event === 'sctpstatechange') {
       const { sctpState } = data as { sctpState: SctpState };
       this.#data.sctpState = sctpState;
-      this.safeEmit('sctpstatechange', sctpState);
-      this.observer.safeEmit('sctpstatechange', sctpState);
+      this.emitBoth('sctpstatechange', sctpState);
       return;
     }
     super.handleEvent(event, data);
@@ -111,7 +110,7 @@ export class PipeTransport<PipeTransportAppData extends AppData = AppData> exten
     port: number;
     srtpParameters?: SrtpParameters;
   }): Promise<void> {
-    const result = await this.context.channel.request('transport.connect', this.id, {
+    const result = await this.request('transport.connect', {
       ip,
       port,
       srtpParameters,

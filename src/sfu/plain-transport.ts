@@ -113,18 +113,15 @@ export class PlainTransport<PlainTransportAppData extends AppData = AppData> ext
     switch (event) {
       case 'tuple':
         this.#data.tuple = d.tuple;
-        this.safeEmit('tuple', d.tuple);
-        this.observer.safeEmit('tuple', d.tuple);
+        this.emitBoth('tuple', d.tuple);
         return;
       case 'rtcptuple':
         this.#data.rtcpTuple = d.rtcpTuple;
-        this.safeEmit('rtcptuple', d.rtcpTuple);
-        this.observer.safeEmit('rtcptuple', d.rtcpTuple);
+        this.emitBoth('rtcptuple', d.rtcpTuple);
         return;
       case 'sctpstatechange':
         this.#data.sctpState = d.sctpState;
-        this.safeEmit('sctpstatechange', d.sctpState);
-        this.observer.safeEmit('sctpstatechange', d.sctpState);
+        this.emitBoth('sctpstatechange', d.sctpState);
         return;
       default:
         super.handleEvent(event, data);
@@ -137,7 +134,7 @@ export class PlainTransport<PlainTransportAppData extends AppData = AppData> ext
     rtcpPort,
     srtpParameters,
   }: PlainTransportConnectParams = {}): Promise<void> {
-    const result = await this.context.channel.request('transport.connect', this.id, {
+    const result = await this.request('transport.connect', {
       ip,
       port,
       rtcpPort,

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Channel } from './channel.js';
+import { ChannelObject } from './channel-object.js';
 import { Consumer, type ConsumerLayers } from './consumer.js';
 import { DataConsumer } from './data-consumer.js';
 import { DataProducer } from './data-producer.js';
-import { EnhancedEventEmitter } from './emitter.js';
+import type { EnhancedEventEmitter } from './emitter.js';
 import {
   clone,
   getConsumableRtpParameters,
@@ -20,7 +21,6 @@ import type {
   SctpParameters,
   SctpStreamParameters,
 } from './engine/rtp-parameters.js';
-import { channelEvent } from './fbs-notification.js';
 import { Producer } from './producer.js';
 import type { AppData } from './types.js';
 import { checkAppData, checkStringArray } from './validate.js';
@@ -123,11 +123,8 @@ export abstract class Transport<
   TransportAppData extends AppData = AppData,
   E extends TransportEvents = TransportEvents,
   O extends TransportObserverEvents = TransportObserverEvents,
-> extends EnhancedEventEmitter<E> {
+> extends ChannelObject<TransportAppData, E, O> {
   protected readonly context: TransportContext;
-  readonly #id: string;
-  #closed = false;
-  #appData: TransportAppData;
   readonly #producers = new Map<string, Producer>();
   readonly #consumers = new Map<string, Consumer>();
   readonly #dataProducers = new Map<string, DataProducer>();
@@ -136,94 +133,44 @@ export abstract class Transport<
   #nextMidForConsumers = 0;
   #sctpStreamIds?: Uint8Array;
   #nextSctpStreamId = 0;
-  readonly #observer: EnhancedEventEmitter<O>;
 
   protected constructor(context: TransportContext, transportId: string, appData?: TransportAppData) {
-    super();
-    checkAppData(appData);
+    super(context.channel, transportId, appData);
     this.context = context;
-    this.#id = transportId;
-    this.#appData = appData ?? ({} as TransportAppData);
-    this.#observer = new EnhancedEventEmitter<O>();
-    context.channel.on(transportId, (event: unknown, data: unknown) => {
-      const translated = channelEvent(event, data);
-      if (translated) this.handleEvent(translated.event, translated.data);
-    });
-  }
-
-  get id(): string {
-    return this.#id;
-  }
-
-  get closed(): boolean {
-    return this.#closed;
-  }
-
-  get appData(): TransportAppData {
-    return this.#appData;
-  }
-
-  set appData(appData: TransportAppData) {
-    checkAppData(appData);
-    this.#appData = appData;
-  }
-
-  get observer(): EnhancedEventEmitter<O> {
-    return this.#observer;
   }
 
   /** @private The channel to the worker. */
   get channelForTesting(): Channel {
-    return this.context.channel;
+    return this.channel;
   }
 
   protected abstract get sctpParametersForStreams(): SctpParameters | undefined;
 
   /** Subclasses react to their worker notifications here. */
-  protected handleEvent(event: string, data: unknown): void {
-    if (event === 'trace') {
-      (this as unknown as EnhancedEventEmitter<TransportEvents>).safeEmit('trace', data);
-      (this.#observer as EnhancedEventEmitter<TransportObserverEvents>).safeEmit('trace', data);
-    }
+  protected override handleEvent(event: string, data: unknown): void {
+    if (event === 'trace') this.emitBoth('trace', data as E['trace'][0]);
   }
 
   /** Subclasses update their state (ICE/DTLS/SCTP 'closed') before the close events fire. */
   protected onClosed(): void {}
 
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.context.channel.removeAllListeners(this.#id);
-    this.context.channel
-      .request('router.closeTransport', this.context.routerId, { transportId: this.#id })
-      .catch(() => {});
+  protected override closeContents(): void {
     this.onClosed();
     this.#closeChildren();
-    this.emit('@close');
-    (this.#observer as EnhancedEventEmitter<TransportObserverEvents>).safeEmit('close');
+  }
+
+  close(): void {
+    this.closeThrough('router.closeTransport', this.context.routerId, { transportId: this.id });
   }
 
   /** @private */
   routerClosed(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.context.channel.removeAllListeners(this.#id);
-    this.onClosed();
-    this.#closeChildren();
-    (this as unknown as EnhancedEventEmitter<TransportEvents>).safeEmit('routerclose');
-    (this.#observer as EnhancedEventEmitter<TransportObserverEvents>).safeEmit('close');
+    this.closedBy('routerclose');
   }
 
   /** @private The WebRtcServer this transport listened through was closed. */
   listenServerClosed(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.context.channel.removeAllListeners(this.#id);
-    this.onClosed();
-    this.#closeChildren();
-    this.emit('@listenserverclose');
-    (this as unknown as EnhancedEventEmitter<TransportEvents>).safeEmit('listenserverclose');
-    (this.#observer as EnhancedEventEmitter<TransportObserverEvents>).safeEmit('close');
+    this.closedBy('listenserverclose', '@listenserverclose');
   }
 
   #closeChildren(): void {
@@ -244,30 +191,30 @@ export abstract class Transport<
   }
 
   async dump(): Promise<unknown> {
-    return this.context.channel.request('transport.dump', this.#id);
+    return this.request('transport.dump');
   }
 
   async getStats(): Promise<unknown[]> {
-    return this.context.channel.request('transport.getStats', this.#id);
+    return this.request('transport.getStats');
   }
 
   abstract connect(params: unknown): Promise<void>;
 
   async setMaxIncomingBitrate(bitrate: number): Promise<void> {
-    await this.context.channel.request('transport.setMaxIncomingBitrate', this.#id, { bitrate });
+    await this.request('transport.setMaxIncomingBitrate', { bitrate });
   }
 
   async setMaxOutgoingBitrate(bitrate: number): Promise<void> {
-    await this.context.channel.request('transport.setMaxOutgoingBitrate', this.#id, { bitrate });
+    await this.request('transport.setMaxOutgoingBitrate', { bitrate });
   }
 
   async setMinOutgoingBitrate(bitrate: number): Promise<void> {
-    await this.context.channel.request('transport.setMinOutgoingBitrate', this.#id, { bitrate });
+    await this.request('transport.setMinOutgoingBitrate', { bitrate });
   }
 
   async enableTraceEvent(types: TransportTraceEventType[] = []): Promise<void> {
     checkStringArray(types, 'types');
-    await this.context.channel.request('transport.enableTraceEvent', this.#id, { types });
+    await this.request('transport.enableTraceEvent', { types });
   }
 
   /** Whether CNAMEs of Producers are rewritten to one per transport (all but PipeTransport). */
@@ -301,7 +248,7 @@ export abstract class Transport<
     const rtpMapping = getProducerRtpParametersMapping(params, routerCaps);
     const consumableRtpParameters = getConsumableRtpParameters(kind, params, routerCaps, rtpMapping);
     const producerId = id || randomUUID();
-    const { type } = await this.context.channel.request('transport.produce', this.#id, {
+    const { type } = await this.request('transport.produce', {
       producerId,
       kind,
       rtpParameters: params,
@@ -311,7 +258,7 @@ export abstract class Transport<
       paused,
     });
     const producer = new Producer<A>({
-      transportId: this.#id,
+      transportId: this.id,
       producerId,
       channel: this.context.channel,
       kind,
@@ -327,7 +274,7 @@ export abstract class Transport<
       this.emit('@producerclose', producer);
     });
     this.emit('@newproducer', producer);
-    (this.#observer as EnhancedEventEmitter<TransportObserverEvents>).safeEmit('newproducer', producer);
+    this.#baseObserver().safeEmit('newproducer', producer);
     return producer;
   }
 
@@ -387,7 +334,7 @@ export abstract class Transport<
     keepDefaultScore = false,
   ): Promise<Consumer<A>> {
     const consumerId = randomUUID();
-    const status = await this.context.channel.request('transport.consume', this.#id, {
+    const status = await this.request('transport.consume', {
       consumerId,
       producerId: producer.id,
       kind: producer.kind,
@@ -399,7 +346,7 @@ export abstract class Transport<
       ignoreDtx,
     });
     const consumer = new Consumer<A>({
-      transportId: this.#id,
+      transportId: this.id,
       consumerId,
       producerId: producer.id,
       channel: this.context.channel,
@@ -416,7 +363,7 @@ export abstract class Transport<
     const forget = () => this.#consumers.delete(consumerId);
     consumer.on('@close', forget);
     consumer.on('@producerclose', forget);
-    (this.#observer as EnhancedEventEmitter<TransportObserverEvents>).safeEmit('newconsumer', consumer);
+    this.#baseObserver().safeEmit('newconsumer', consumer);
     return consumer;
   }
 
@@ -446,7 +393,7 @@ export abstract class Transport<
     }
     const dataProducerId = id || randomUUID();
     const type = this.usesSctp ? 'sctp' : 'direct';
-    await this.context.channel.request('transport.produceData', this.#id, {
+    await this.request('transport.produceData', {
       dataProducerId,
       type,
       sctpStreamParameters: params,
@@ -455,7 +402,7 @@ export abstract class Transport<
       paused,
     });
     const dataProducer = new DataProducer<A>({
-      transportId: this.#id,
+      transportId: this.id,
       dataProducerId,
       channel: this.context.channel,
       type,
@@ -471,10 +418,7 @@ export abstract class Transport<
       this.emit('@dataproducerclose', dataProducer);
     });
     this.emit('@newdataproducer', dataProducer);
-    (this.#observer as EnhancedEventEmitter<TransportObserverEvents>).safeEmit(
-      'newdataproducer',
-      dataProducer,
-    );
+    this.#baseObserver().safeEmit('newdataproducer', dataProducer);
     return dataProducer;
   }
 
@@ -515,7 +459,7 @@ export abstract class Transport<
     const type = this.usesSctp ? 'sctp' : 'direct';
     let status: { paused: boolean; dataProducerPaused: boolean; subchannels: number[] };
     try {
-      status = await this.context.channel.request('transport.consumeData', this.#id, {
+      status = await this.request('transport.consumeData', {
         dataConsumerId,
         dataProducerId,
         type,
@@ -530,7 +474,7 @@ export abstract class Transport<
       throw error;
     }
     const dataConsumer = new DataConsumer<A>({
-      transportId: this.#id,
+      transportId: this.id,
       dataConsumerId,
       dataProducerId,
       channel: this.context.channel,
@@ -550,11 +494,12 @@ export abstract class Transport<
     };
     dataConsumer.on('@close', forget);
     dataConsumer.on('@dataproducerclose', forget);
-    (this.#observer as EnhancedEventEmitter<TransportObserverEvents>).safeEmit(
-      'newdataconsumer',
-      dataConsumer,
-    );
+    this.#baseObserver().safeEmit('newdataconsumer', dataConsumer);
     return dataConsumer;
+  }
+
+  #baseObserver(): EnhancedEventEmitter<TransportObserverEvents> {
+    return this.observer as unknown as EnhancedEventEmitter<TransportObserverEvents>;
   }
 
   #allocateSctpStreamId(): number {

@@ -185,24 +185,20 @@ export class WebRtcTransport<WebRtcTransportAppData extends AppData = AppData> e
     switch (event) {
       case 'icestatechange':
         this.#data.iceState = d.iceState;
-        this.safeEmit('icestatechange', d.iceState);
-        this.observer.safeEmit('icestatechange', d.iceState);
+        this.emitBoth('icestatechange', d.iceState);
         return;
       case 'iceselectedtuplechange':
         this.#data.iceSelectedTuple = d.iceSelectedTuple;
-        this.safeEmit('iceselectedtuplechange', d.iceSelectedTuple);
-        this.observer.safeEmit('iceselectedtuplechange', d.iceSelectedTuple);
+        this.emitBoth('iceselectedtuplechange', d.iceSelectedTuple);
         return;
       case 'dtlsstatechange':
         this.#data.dtlsState = d.dtlsState;
         if (d.dtlsRemoteCert) this.#data.dtlsRemoteCert = d.dtlsRemoteCert;
-        this.safeEmit('dtlsstatechange', d.dtlsState);
-        this.observer.safeEmit('dtlsstatechange', d.dtlsState);
+        this.emitBoth('dtlsstatechange', d.dtlsState);
         return;
       case 'sctpstatechange':
         this.#data.sctpState = d.sctpState;
-        this.safeEmit('sctpstatechange', d.sctpState);
-        this.observer.safeEmit('sctpstatechange', d.sctpState);
+        this.emitBoth('sctpstatechange', d.sctpState);
         return;
       default:
         super.handleEvent(event, data);
@@ -212,7 +208,7 @@ export class WebRtcTransport<WebRtcTransportAppData extends AppData = AppData> e
   /** Gives the remote DTLS parameters; the transport takes the opposite DTLS role. */
   override async connect({ dtlsParameters }: { dtlsParameters: DtlsParameters }): Promise<void> {
     checkDtlsParameters(dtlsParameters);
-    const { dtlsLocalRole } = await this.context.channel.request('transport.connect', this.id, {
+    const { dtlsLocalRole } = await this.request('transport.connect', {
       dtlsParameters,
     });
     this.#data.dtlsParameters.role = dtlsLocalRole;
@@ -220,7 +216,7 @@ export class WebRtcTransport<WebRtcTransportAppData extends AppData = AppData> e
 
   /** New ICE username fragment and password; the old ones stay valid until the peer switches. */
   async restartIce(): Promise<IceParameters> {
-    const { iceParameters } = await this.context.channel.request('transport.restartIce', this.id);
+    const { iceParameters } = await this.request('transport.restartIce');
     this.#data.iceParameters = iceParameters;
     return iceParameters;
   }
