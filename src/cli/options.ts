@@ -29,6 +29,9 @@ start options (environment variable in brackets):
   --sfu-workers N            SFU worker processes (0 = no SFU)      [TUREEN_SFU_WORKERS] one per core
   --rtc-min-port N           lowest SFU media port (UDP/TCP)        [TUREEN_RTC_MIN_PORT] 40000
   --rtc-max-port N           highest SFU media port                 [TUREEN_RTC_MAX_PORT] 49999
+  --router-max-peers N       peers per SFU router before a room spreads to another worker
+                                                                    [TUREEN_ROUTER_MAX_PEERS] unlimited
+  --router-max-consumers N   consumers per SFU router, likewise     [TUREEN_ROUTER_MAX_CONSUMERS] 200
   --log-level LEVEL          fatal|error|warn|info|debug|trace|silent  [TUREEN_LOG_LEVEL] info
 
 token options:
@@ -57,6 +60,8 @@ export const options = {
   'sfu-workers': { type: 'string' },
   'rtc-min-port': { type: 'string' },
   'rtc-max-port': { type: 'string' },
+  'router-max-peers': { type: 'string' },
+  'router-max-consumers': { type: 'string' },
   mode: { type: 'string' },
   room: { type: 'string' },
   identity: { type: 'string' },
@@ -90,6 +95,14 @@ function count(value: string | undefined, what: string): number | undefined {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 256)
     throw new UsageError(`${what} must be an integer 0..256, got '${value}'`);
+  return n;
+}
+
+function positive(value: string | undefined, what: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1)
+    throw new UsageError(`${what} must be a positive integer, got '${value}'`);
   return n;
 }
 
@@ -136,6 +149,14 @@ export function startOptions(values: Values, env: NodeJS.ProcessEnv): TureenOpti
   const rtcMaxPort = port(values['rtc-max-port'] ?? env.TUREEN_RTC_MAX_PORT, '--rtc-max-port');
   if (rtcMinPort !== undefined && rtcMaxPort !== undefined && rtcMinPort > rtcMaxPort)
     throw new UsageError('--rtc-min-port is greater than --rtc-max-port');
+  const routerPeers = positive(
+    values['router-max-peers'] ?? env.TUREEN_ROUTER_MAX_PEERS,
+    '--router-max-peers',
+  );
+  const routerConsumers = positive(
+    values['router-max-consumers'] ?? env.TUREEN_ROUTER_MAX_CONSUMERS,
+    '--router-max-consumers',
+  );
   return {
     host: values.host ?? env.TUREEN_HOST ?? '127.0.0.1',
     httpPort: port(values.port ?? env.TUREEN_PORT, '--port') ?? 8080,
@@ -146,6 +167,14 @@ export function startOptions(values: Values, env: NodeJS.ProcessEnv): TureenOpti
     ...(sfuWorkers !== undefined ? { sfuWorkers } : {}),
     ...(rtcMinPort !== undefined ? { rtcMinPort } : {}),
     ...(rtcMaxPort !== undefined ? { rtcMaxPort } : {}),
+    ...(routerPeers !== undefined || routerConsumers !== undefined
+      ? {
+          routerCapacity: {
+            ...(routerPeers !== undefined ? { peers: routerPeers } : {}),
+            ...(routerConsumers !== undefined ? { consumers: routerConsumers } : {}),
+          },
+        }
+      : {}),
     ...(announcedIp ? { announcedIp } : {}),
     ...(turnSecret ? { turnSecret } : {}),
     ...(realm ? { turnRealm: realm } : {}),

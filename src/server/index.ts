@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { createLogger, type LogLevel } from '../common/logger.js';
-import { SfuRooms, WorkerPool } from '../rooms/index.js';
+import { type RouterCapacity, SfuRooms, WorkerPool } from '../rooms/index.js';
 import { SignalingServer } from '../signaling/index.js';
 import type { IceServer } from '../signaling/protocol.js';
 import { issueToken, type RoomModeSetting } from '../signaling/tokens.js';
@@ -45,6 +45,11 @@ export interface TureenOptions {
   /** UDP/TCP port range of the SFU's WebRTC transports. Default 40000–49999. */
   rtcMinPort?: number;
   rtcMaxPort?: number;
+  /**
+   * When a room's router is full (`peers`, default unlimited; `consumers`, default 200) and the
+   * room spreads to a router on another worker (docs/rooms.md).
+   */
+  routerCapacity?: RouterCapacity;
 }
 
 export interface TureenServer {
@@ -183,7 +188,14 @@ export async function startTureen(opts: TureenOptions = {}): Promise<TureenServe
         ip: listenIp,
         ...(announced !== undefined ? { announcedAddress: announced } : {}),
       }));
-      sfu = { pool, rooms: new SfuRooms(signaling, { pool, defaultMode: roomMode, listenInfos, logger }) };
+      const rooms = new SfuRooms(signaling, {
+        pool,
+        defaultMode: roomMode,
+        listenInfos,
+        ...(opts.routerCapacity ? { routerCapacity: opts.routerCapacity } : {}),
+        logger,
+      });
+      sfu = { pool, rooms };
     } else if (roomMode !== 'p2p') {
       throw new TypeError(`roomMode '${roomMode}' needs SFU workers`);
     }
