@@ -1,15 +1,15 @@
 import type { Consumer } from './consumer.js';
 import type { TransportListenInfo } from './engine/listen-info.js';
 import { getPipeConsumerRtpParameters } from './engine/ortc.js';
-import type { NumSctpStreams, SctpParameters, SrtpParameters } from './engine/rtp-parameters.js';
-import {
-  type SctpState,
-  Transport,
-  type TransportContext,
-  type TransportData,
-  type TransportEvents,
-  type TransportObserverEvents,
-  type TransportTuple,
+import type { NumSctpStreams, SrtpParameters } from './engine/rtp-parameters.js';
+import { NetworkTransport } from './network-transport.js';
+import type {
+  SctpState,
+  TransportContext,
+  TransportData,
+  TransportEvents,
+  TransportObserverEvents,
+  TransportTuple,
 } from './transport.js';
 import type { AppData } from './types.js';
 import { checkAppData } from './validate.js';
@@ -44,13 +44,12 @@ export type PipeTransportEvents = TransportEvents & { sctpstatechange: [SctpStat
 export type PipeTransportObserverEvents = TransportObserverEvents & { sctpstatechange: [SctpState] };
 
 /** Carries Producers between routers (usually of different workers) over UDP. */
-export class PipeTransport<PipeTransportAppData extends AppData = AppData> extends Transport<
+export class PipeTransport<PipeTransportAppData extends AppData = AppData> extends NetworkTransport<
   PipeTransportAppData,
+  PipeTransportData,
   PipeTransportEvents,
   PipeTransportObserverEvents
 > {
-  readonly #data: PipeTransportData;
-
   /** @private */
   constructor(
     context: TransportContext,
@@ -58,47 +57,20 @@ export class PipeTransport<PipeTransportAppData extends AppData = AppData> exten
     data: PipeTransportData,
     appData?: PipeTransportAppData,
   ) {
-    super(context, transportId, appData);
-    this.#data = data;
+    super(context, transportId, data, appData);
   }
 
   get tuple(): TransportTuple {
-    return this.#data.tuple;
-  }
-
-  get sctpParameters(): SctpParameters | undefined {
-    return this.#data.sctpParameters;
-  }
-
-  get sctpState(): SctpState | undefined {
-    return this.#data.sctpState;
+    return this.transportData.tuple;
   }
 
   get srtpParameters(): SrtpParameters | undefined {
-    return this.#data.srtpParameters;
-  }
-
-  protected override get sctpParametersForStreams(): SctpParameters | undefined {
-    return this.#data.sctpParameters;
+    return this.transportData.srtpParameters;
   }
 
   /** Piped Producers keep their own CNAME. */
   protected override get overridesProducerCname(): boolean {
     return false;
-  }
-
-  protected override onClosed(): void {
-    if (this.#data.sctpState) this.#data.sctpState = 'closed';
-  }
-
-  protected override handleEvent(event: string, data: unknown): void {
-    if (event === 'sctpstatechange') {
-      const { sctpState } = data as { sctpState: SctpState };
-      this.#data.sctpState = sctpState;
-      this.emitBoth('sctpstatechange', sctpState);
-      return;
-    }
-    super.handleEvent(event, data);
   }
 
   override async connect({
@@ -115,7 +87,7 @@ export class PipeTransport<PipeTransportAppData extends AppData = AppData> exten
       port,
       srtpParameters,
     });
-    this.#data.tuple = result.tuple;
+    this.transportData.tuple = result.tuple;
   }
 
   /** A pipe Consumer: every encoding of the Producer, forwarded as is to the other router. */
@@ -129,7 +101,7 @@ export class PipeTransport<PipeTransportAppData extends AppData = AppData> exten
     if (!producer) throw new Error(`Producer with id "${producerId}" not found`);
     const rtpParameters = getPipeConsumerRtpParameters({
       consumableRtpParameters: producer.consumableRtpParameters,
-      enableRtx: this.#data.rtx,
+      enableRtx: this.transportData.rtx,
     });
     return this.requestConsume(
       producer,

@@ -1,18 +1,13 @@
 import type { TransportListenInfo } from './engine/listen-info.js';
+import type { NumSctpStreams, SrtpCryptoSuite, SrtpParameters } from './engine/rtp-parameters.js';
+import { NetworkTransport } from './network-transport.js';
 import type {
-  NumSctpStreams,
-  SctpParameters,
-  SrtpCryptoSuite,
-  SrtpParameters,
-} from './engine/rtp-parameters.js';
-import {
-  type SctpState,
-  Transport,
-  type TransportContext,
-  type TransportData,
-  type TransportEvents,
-  type TransportObserverEvents,
-  type TransportTuple,
+  SctpState,
+  TransportContext,
+  TransportData,
+  TransportEvents,
+  TransportObserverEvents,
+  TransportTuple,
 } from './transport.js';
 import type { AppData } from './types.js';
 
@@ -62,13 +57,12 @@ export type PlainTransportObserverEvents = TransportObserverEvents & {
 };
 
 /** Plain RTP/RTCP over UDP (optionally SRTP with keys exchanged out of band), e.g. to FFmpeg/GStreamer. */
-export class PlainTransport<PlainTransportAppData extends AppData = AppData> extends Transport<
+export class PlainTransport<PlainTransportAppData extends AppData = AppData> extends NetworkTransport<
   PlainTransportAppData,
+  PlainTransportData,
   PlainTransportEvents,
   PlainTransportObserverEvents
 > {
-  readonly #data: PlainTransportData;
-
   /** @private */
   constructor(
     context: TransportContext,
@@ -76,52 +70,31 @@ export class PlainTransport<PlainTransportAppData extends AppData = AppData> ext
     data: PlainTransportData,
     appData?: PlainTransportAppData,
   ) {
-    super(context, transportId, appData);
-    this.#data = data;
+    super(context, transportId, data, appData);
   }
 
   get tuple(): TransportTuple {
-    return this.#data.tuple;
+    return this.transportData.tuple;
   }
 
   get rtcpTuple(): TransportTuple | undefined {
-    return this.#data.rtcpTuple;
-  }
-
-  get sctpParameters(): SctpParameters | undefined {
-    return this.#data.sctpParameters;
-  }
-
-  get sctpState(): SctpState | undefined {
-    return this.#data.sctpState;
+    return this.transportData.rtcpTuple;
   }
 
   get srtpParameters(): SrtpParameters | undefined {
-    return this.#data.srtpParameters;
-  }
-
-  protected override get sctpParametersForStreams(): SctpParameters | undefined {
-    return this.#data.sctpParameters;
-  }
-
-  protected override onClosed(): void {
-    if (this.#data.sctpState) this.#data.sctpState = 'closed';
+    return this.transportData.srtpParameters;
   }
 
   protected override handleEvent(event: string, data: unknown): void {
     const d = data as Record<string, never>;
     switch (event) {
       case 'tuple':
-        this.#data.tuple = d.tuple;
+        this.transportData.tuple = d.tuple;
         this.emitBoth('tuple', d.tuple);
         return;
       case 'rtcptuple':
-        this.#data.rtcpTuple = d.rtcpTuple;
+        this.transportData.rtcpTuple = d.rtcpTuple;
         this.emitBoth('rtcptuple', d.rtcpTuple);
-        return;
-      case 'sctpstatechange':
-        this.#data.sctpState = d.sctpState;
-        this.emitBoth('sctpstatechange', d.sctpState);
         return;
       default:
         super.handleEvent(event, data);
@@ -140,8 +113,8 @@ export class PlainTransport<PlainTransportAppData extends AppData = AppData> ext
       rtcpPort,
       srtpParameters,
     });
-    this.#data.tuple = result.tuple;
-    if (result.rtcpTuple) this.#data.rtcpTuple = result.rtcpTuple;
-    if (result.srtpParameters) this.#data.srtpParameters = result.srtpParameters;
+    this.transportData.tuple = result.tuple;
+    if (result.rtcpTuple) this.transportData.rtcpTuple = result.rtcpTuple;
+    if (result.srtpParameters) this.transportData.srtpParameters = result.srtpParameters;
   }
 }

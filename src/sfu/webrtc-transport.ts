@@ -1,14 +1,14 @@
 import type { TransportListenInfo, TransportListenIp } from './engine/listen-info.js';
-import type { NumSctpStreams, SctpParameters } from './engine/rtp-parameters.js';
-import {
-  type SctpState,
-  Transport,
-  type TransportContext,
-  type TransportData,
-  type TransportEvents,
-  type TransportObserverEvents,
-  type TransportProtocol,
-  type TransportTuple,
+import type { NumSctpStreams } from './engine/rtp-parameters.js';
+import { NetworkTransport } from './network-transport.js';
+import type {
+  SctpState,
+  TransportContext,
+  TransportData,
+  TransportEvents,
+  TransportObserverEvents,
+  TransportProtocol,
+  TransportTuple,
 } from './transport.js';
 import type { AppData } from './types.js';
 import type { WebRtcServer } from './webrtc-server.js';
@@ -111,13 +111,12 @@ function checkDtlsParameters(dtlsParameters: unknown): void {
 }
 
 /** An ICE-lite + DTLS transport to a WebRTC endpoint (browser, mediasoup-client). */
-export class WebRtcTransport<WebRtcTransportAppData extends AppData = AppData> extends Transport<
+export class WebRtcTransport<WebRtcTransportAppData extends AppData = AppData> extends NetworkTransport<
   WebRtcTransportAppData,
+  WebRtcTransportData,
   WebRtcTransportEvents,
   WebRtcTransportObserverEvents
 > {
-  readonly #data: WebRtcTransportData;
-
   /** @private */
   constructor(
     context: TransportContext,
@@ -125,80 +124,63 @@ export class WebRtcTransport<WebRtcTransportAppData extends AppData = AppData> e
     data: WebRtcTransportData,
     appData?: WebRtcTransportAppData,
   ) {
-    super(context, transportId, appData);
-    this.#data = data;
+    super(context, transportId, data, appData);
   }
 
   get iceRole(): 'controlled' {
-    return this.#data.iceRole;
+    return this.transportData.iceRole;
   }
 
   get iceParameters(): IceParameters {
-    return this.#data.iceParameters;
+    return this.transportData.iceParameters;
   }
 
   get iceCandidates(): IceCandidate[] {
-    return this.#data.iceCandidates;
+    return this.transportData.iceCandidates;
   }
 
   get iceState(): IceState {
-    return this.#data.iceState;
+    return this.transportData.iceState;
   }
 
   get iceSelectedTuple(): TransportTuple | undefined {
-    return this.#data.iceSelectedTuple;
+    return this.transportData.iceSelectedTuple;
   }
 
   get dtlsParameters(): DtlsParameters {
-    return this.#data.dtlsParameters;
+    return this.transportData.dtlsParameters;
   }
 
   get dtlsState(): DtlsState {
-    return this.#data.dtlsState;
+    return this.transportData.dtlsState;
   }
 
   get dtlsRemoteCert(): string | undefined {
-    return this.#data.dtlsRemoteCert;
-  }
-
-  get sctpParameters(): SctpParameters | undefined {
-    return this.#data.sctpParameters;
-  }
-
-  get sctpState(): SctpState | undefined {
-    return this.#data.sctpState;
-  }
-
-  protected override get sctpParametersForStreams(): SctpParameters | undefined {
-    return this.#data.sctpParameters;
+    return this.transportData.dtlsRemoteCert;
   }
 
   protected override onClosed(): void {
-    this.#data.iceState = 'closed';
-    this.#data.iceSelectedTuple = undefined;
-    this.#data.dtlsState = 'closed';
-    if (this.#data.sctpState) this.#data.sctpState = 'closed';
+    this.transportData.iceState = 'closed';
+    this.transportData.iceSelectedTuple = undefined;
+    this.transportData.dtlsState = 'closed';
+    super.onClosed();
   }
 
   protected override handleEvent(event: string, data: unknown): void {
     const d = data as Record<string, never>;
     switch (event) {
       case 'icestatechange':
-        this.#data.iceState = d.iceState;
+        this.transportData.iceState = d.iceState;
         this.emitBoth('icestatechange', d.iceState);
         return;
       case 'iceselectedtuplechange':
-        this.#data.iceSelectedTuple = d.iceSelectedTuple;
+        this.transportData.iceSelectedTuple = d.iceSelectedTuple;
         this.emitBoth('iceselectedtuplechange', d.iceSelectedTuple);
         return;
       case 'dtlsstatechange':
-        this.#data.dtlsState = d.dtlsState;
-        if (d.dtlsRemoteCert) this.#data.dtlsRemoteCert = d.dtlsRemoteCert;
+        this.transportData.dtlsState = d.dtlsState;
+        if (d.dtlsRemoteCert) this.transportData.dtlsRemoteCert = d.dtlsRemoteCert;
         this.emitBoth('dtlsstatechange', d.dtlsState);
-        return;
-      case 'sctpstatechange':
-        this.#data.sctpState = d.sctpState;
-        this.emitBoth('sctpstatechange', d.sctpState);
         return;
       default:
         super.handleEvent(event, data);
@@ -211,13 +193,13 @@ export class WebRtcTransport<WebRtcTransportAppData extends AppData = AppData> e
     const { dtlsLocalRole } = await this.request('transport.connect', {
       dtlsParameters,
     });
-    this.#data.dtlsParameters.role = dtlsLocalRole;
+    this.transportData.dtlsParameters.role = dtlsLocalRole;
   }
 
   /** New ICE username fragment and password; the old ones stay valid until the peer switches. */
   async restartIce(): Promise<IceParameters> {
     const { iceParameters } = await this.request('transport.restartIce');
-    this.#data.iceParameters = iceParameters;
+    this.transportData.iceParameters = iceParameters;
     return iceParameters;
   }
 }
