@@ -52,6 +52,9 @@ export const defaultMediaCodecs: RtpCodecCapability[] = [
   },
 ];
 
+/** Receive and send buffer asked for on the rooms' transport sockets. */
+const SOCKET_BUFFER_BYTES = 1 << 20;
+
 export interface SfuRoomsOptions {
   pool: WorkerPool;
   /** Mode of rooms whose creating token names none. Default 'p2p'. */
@@ -362,7 +365,14 @@ export class SfuRooms {
   constructor(signaling: SignalingServer, opts: SfuRoomsOptions) {
     this.pool = opts.pool;
     this.defaultMode = opts.defaultMode ?? 'p2p';
-    this.listenInfos = opts.listenInfos;
+    // ~1 MiB socket buffers unless the caller chose: a worker descheduled for tens of ms (or a
+    // burst after an overload) otherwise overflows the kernel's default (~208 KB) and loses media.
+    // The kernel caps them to net.core.rmem_max / wmem_max.
+    this.listenInfos = opts.listenInfos.map((info) => ({
+      recvBufferSize: SOCKET_BUFFER_BYTES,
+      sendBufferSize: SOCKET_BUFFER_BYTES,
+      ...info,
+    }));
     this.mediaCodecs = opts.mediaCodecs ?? defaultMediaCodecs;
     this.maxTransports = opts.maxTransportsPerPeer ?? 4;
     this.maxProducers = opts.maxProducersPerPeer ?? 32;
