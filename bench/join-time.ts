@@ -61,9 +61,15 @@ function join(page: Page, wsUrl: string, token: string, timeoutMs: number): Prom
       const stream = await navigator.mediaDevices.getUserMedia(media);
       let openAt: number | undefined;
       const timeline: Record<string, number> = {};
+      // A step that happens again is numbered: '→ produce', '→ produce #2', … up to #4.
       const mark = (label: string) => {
-        if (openAt === undefined || label in timeline) return;
-        timeline[label] = Math.round((performance.now() - openAt) * 10) / 10;
+        if (openAt === undefined) return;
+        let numbered = label;
+        for (let n = 2; numbered in timeline; n++) {
+          if (n > 4) return;
+          numbered = `${label} #${n}`;
+        }
+        timeline[numbered] = Math.round((performance.now() - openAt) * 10) / 10;
       };
       // Signaling timeline: requests and responses by method, notifications.
       const methodsById = new Map<number, string>();
@@ -178,7 +184,7 @@ async function main(): Promise<void> {
       const rows = [...steps]
         .map(([label, values]) => ({ label, median: median(values), count: values.length }))
         .sort((a, b) => a.median - b.median);
-      console.log('median timeline (ms after WebSocket open, first occurrence):');
+      console.log('median timeline (ms after WebSocket open; #n: n-th occurrence):');
       for (const row of rows)
         console.log(`  ${row.median.toFixed(1).padStart(7)}  ${row.label} (${row.count}/${results.length})`);
     }

@@ -14,6 +14,11 @@ export type MediaSource = 'camera' | 'mic' | 'screen';
 
 /** The label of the data producer (one per peer) that carries chat messages. */
 export const CHAT_LABEL = 'chat';
+/**
+ * What every mediasoup-client handler reports as `device.sctpCapabilities`; sent with the
+ * transport requests before the device has loaded (the server only checks that it is there).
+ */
+const SCTP_CAPABILITIES = { numStreams: { OS: 1024, MIS: 1024 } };
 /** Chat messages kept while the chat data producer is not open yet; older ones are dropped. */
 const MAX_QUEUED_CHAT = 100;
 
@@ -74,32 +79,50 @@ export class SfuSession {
   #sendSctp = false;
   readonly #chatQueue: string[] = [];
   readonly #muted: Record<MediaKind, boolean> = { audio: false, video: false };
-  /** Everything that touches the transports runs in this order: start, then notifications. */
-  #chain: Promise<void>;
+  /**
+   * Work on the sending side runs in order on this chain (device and send transport, producers,
+   * mute, screen, the chat producer); work on the receiving side on its own chain (consumers and
+   * their notifications, layers, resync), which starts once the receive transport exists. So a
+   * newcomer consumes what the room sends while it is still producing its own tracks.
+   */
+  #sendChain: Promise<void>;
+  #recvChain: Promise<void>;
   #stream: MediaStream | null = null;
   #closed = false;
   #recvState: RTCPeerConnectionState = 'new';
+  /** Announced consumers waiting for the receiving side's chain (see #consumeBatched). */
+  readonly #consumeBatch: NewConsumerData[] = [];
   /** While resyncing: the consumer ids the server announced. */
   #announced: Set<string> | null = null;
 
   constructor(opts: SfuSessionOptions) {
     this.#opts = opts;
-    this.#chain = this.#start().catch((err) => this.#failed(err));
+    const { send, recv } = this.#start();
+    this.#sendChain = send.catch((err) => this.#failed(err));
+    this.#recvChain = recv.catch((err) => this.#failed(err));
   }
 
   /** Resolves once the device is loaded and the transports exist. */
   get ready(): Promise<void> {
-    return this.#chain;
+    return Promise.all([this.#sendChain, this.#recvChain]).then(() => {});
   }
 
   get connectionState(): RTCPeerConnectionState {
     return this.#recvState;
   }
 
-  #enqueue(task: () => Promise<void>): Promise<void> {
-    const run = this.#chain.then(() => (this.#closed ? undefined : task()));
-    this.#chain = run.catch((err) => this.#failed(err));
-    return this.#chain;
+  /** Runs `task` on the sending side's chain, after what was queued there before. */
+  #enqueueSend(task: () => Promise<void>): Promise<void> {
+    const run = this.#sendChain.then(() => (this.#closed ? undefined : task()));
+    this.#sendChain = run.catch((err) => this.#failed(err));
+    return this.#sendChain;
+  }
+
+  /** Runs `task` on the receiving side's chain, after what was queued there before. */
+  #enqueueRecv(task: () => Promise<void>): Promise<void> {
+    const run = this.#recvChain.then(() => (this.#closed ? undefined : task()));
+    this.#recvChain = run.catch((err) => this.#failed(err));
+    return this.#recvChain;
   }
 
   /** Errors of a closed session (requests cut off by leaving or a mode switch) are expected. */
@@ -107,49 +130,45 @@ export class SfuSession {
     if (!this.#closed) this.#opts.onError(err);
   }
 
-  async #start(): Promise<void> {
+  /**
+   * Loads the device and creates the transports. `recv` resolves once the receive transport
+   * exists and the server has our RTP capabilities (consumers can be set up); `send` once our
+   * tracks and chat producer are produced. The transports are requested together with the
+   * router's capabilities, so their round trips overlap the device's load.
+   */
+  #start(): { send: Promise<void>; recv: Promise<void> } {
     const signaling = this.#opts.signaling;
-    const { rtpCapabilities } = await signaling.request('getRouterRtpCapabilities', {});
-    await this.device.load({ routerRtpCapabilities: rtpCapabilities as types.RtpCapabilities });
-    if (this.#closed) return;
+    const { publish, publishData, subscribe } = this.#opts.permissions;
+    const capabilities = signaling.request('getRouterRtpCapabilities', {});
+    const createTransport = (direction: 'send' | 'recv') => {
+      const created = signaling.request('createWebRtcTransport', {
+        direction,
+        sctpCapabilities: SCTP_CAPABILITIES,
+      });
+      // Awaited below, maybe after another request failed first: not an unhandled rejection.
+      created.catch(() => {});
+      return created;
+    };
+    // Receiving first: the first remote frame waits for it.
+    const recvInfo = subscribe ? createTransport('recv') : null;
+    const sendInfo = publish || publishData ? createTransport('send') : null;
+    const loaded = capabilities.then(async ({ rtpCapabilities }) => {
+      await this.device.load({ routerRtpCapabilities: rtpCapabilities as types.RtpCapabilities });
+    });
     const base = { iceServers: this.#opts.iceServers, iceTransportPolicy: this.#opts.iceTransportPolicy };
-    if (this.#opts.permissions.publish || this.#opts.permissions.publishData) {
-      const info = await signaling.request('createWebRtcTransport', {
-        direction: 'send',
-        sctpCapabilities: this.device.sctpCapabilities as unknown as Record<string, unknown>,
-      });
-      if (this.#closed) return;
-      const transport = this.device.createSendTransport({ ...(info as types.TransportOptions), ...base });
-      this.#wireConnect(transport);
-      transport.on('produce', ({ kind, rtpParameters, appData }, callback, errback) => {
-        signaling
-          .request('produce', {
-            transportId: transport.id,
-            kind,
-            rtpParameters: rtpParameters as unknown as Record<string, unknown>,
-            appData,
-          })
-          .then(callback, errback);
-      });
-      transport.on('producedata', ({ sctpStreamParameters, label, protocol, appData }, callback, errback) => {
-        signaling
-          .request('produceData', {
-            transportId: transport.id,
-            sctpStreamParameters: sctpStreamParameters as unknown as Record<string, unknown>,
-            ...(label !== undefined ? { label } : {}),
-            ...(protocol !== undefined ? { protocol } : {}),
-            appData,
-          })
-          .then(callback, errback);
-      });
-      this.sendTransport = transport;
-      this.#sendSctp = Boolean(info.sctpParameters);
-    }
-    if (this.#opts.permissions.subscribe) {
-      const info = await signaling.request('createWebRtcTransport', {
-        direction: 'recv',
-        sctpCapabilities: this.device.sctpCapabilities as unknown as Record<string, unknown>,
-      });
+
+    const recv = (async () => {
+      // The sending side reports a failed load.
+      if (
+        !(await loaded.then(
+          () => true,
+          () => false,
+        )) ||
+        recvInfo === null ||
+        this.#closed
+      )
+        return;
+      const info = await recvInfo;
       if (this.#closed) return;
       const transport = this.device.createRecvTransport({ ...(info as types.TransportOptions), ...base });
       this.#wireConnect(transport);
@@ -158,13 +177,51 @@ export class SfuSession {
         this.#opts.onConnectionState(this.#recvState);
       });
       this.recvTransport = transport;
+      // The server announces consumers right after answering this (on the chain behind it).
       await signaling.request('setRtpCapabilities', {
         rtpCapabilities: this.device.rtpCapabilities as unknown as Record<string, unknown>,
       });
-    }
-    if (this.#stream) await this.#syncProducers();
-    if (this.#screen) await this.#syncScreen();
-    await this.#startChat();
+    })();
+
+    const send = (async () => {
+      await loaded;
+      if (sendInfo !== null && !this.#closed) {
+        const info = await sendInfo;
+        if (this.#closed) return;
+        const transport = this.device.createSendTransport({ ...(info as types.TransportOptions), ...base });
+        this.#wireConnect(transport);
+        transport.on('produce', ({ kind, rtpParameters, appData }, callback, errback) => {
+          signaling
+            .request('produce', {
+              transportId: transport.id,
+              kind,
+              rtpParameters: rtpParameters as unknown as Record<string, unknown>,
+              appData,
+            })
+            .then(callback, errback);
+        });
+        transport.on(
+          'producedata',
+          ({ sctpStreamParameters, label, protocol, appData }, callback, errback) => {
+            signaling
+              .request('produceData', {
+                transportId: transport.id,
+                sctpStreamParameters: sctpStreamParameters as unknown as Record<string, unknown>,
+                ...(label !== undefined ? { label } : {}),
+                ...(protocol !== undefined ? { protocol } : {}),
+                appData,
+              })
+              .then(callback, errback);
+          },
+        );
+        this.sendTransport = transport;
+        this.#sendSctp = Boolean(info.sctpParameters);
+      }
+      if (this.#stream) await this.#syncProducers();
+      if (this.#screen) await this.#syncScreen();
+      await this.#startChat();
+    })();
+    return { send, recv };
   }
 
   /** Chat goes through the SFU on a data producer of our own; every other peer consumes it. */
@@ -222,7 +279,7 @@ export class SfuSession {
   /** Sends this stream's tracks (replacing what was sent), or stops sending with null. */
   setLocalStream(stream: MediaStream | null): Promise<void> {
     this.#stream = stream;
-    return this.#enqueue(() => this.#syncProducers());
+    return this.#enqueueSend(() => this.#syncProducers());
   }
 
   async #syncProducers(): Promise<void> {
@@ -262,7 +319,7 @@ export class SfuSession {
   /** Sends a screen share as a producer of its own (appData.source 'screen'); null stops it. */
   setScreenStream(stream: MediaStream | null): Promise<void> {
     this.#screen = stream;
-    return this.#enqueue(() => this.#syncScreen());
+    return this.#enqueueSend(() => this.#syncScreen());
   }
 
   async #syncScreen(): Promise<void> {
@@ -293,7 +350,7 @@ export class SfuSession {
   /** Muting also pauses the producer, so the SFU stops forwarding and the others are told. */
   setMuted(kind: MediaKind, muted: boolean): void {
     this.#muted[kind] = muted;
-    void this.#enqueue(async () => {
+    void this.#enqueueSend(async () => {
       const producer = this.#producers.get(kind);
       if (producer) await this.#setProducerPaused(producer, muted);
     });
@@ -314,19 +371,23 @@ export class SfuSession {
       case 'newConsumer': {
         const data = notification.data;
         this.#announced?.add(data.id);
-        void this.#enqueue(() => this.#consume(data));
+        // Consumers announced while the chain is busy are set up together, on its next turn
+        // (once each: a resync may announce again one that is still waiting).
+        if (this.#consumeBatch.some((waiting) => waiting.id === data.id)) break;
+        this.#consumeBatch.push(data);
+        if (this.#consumeBatch.length === 1) void this.#enqueueRecv(() => this.#consumeBatched());
         break;
       }
       case 'consumerClosed': {
         const { consumerId } = notification.data;
-        void this.#enqueue(async () => this.#closeConsumer(consumerId));
+        void this.#enqueueRecv(async () => this.#closeConsumer(consumerId));
         break;
       }
       case 'consumerPaused':
       case 'consumerResumed': {
         const paused = notification.method === 'consumerPaused';
         const { consumerId } = notification.data;
-        void this.#enqueue(async () => {
+        void this.#enqueueRecv(async () => {
           const remote = this.#consumers.get(consumerId);
           if (remote) this.#opts.onRemotePaused(remote.peerId, remote.consumer.kind as MediaKind, paused);
         });
@@ -337,12 +398,12 @@ export class SfuSession {
         break;
       case 'newDataConsumer': {
         const data = notification.data;
-        void this.#enqueue(() => this.#consumeData(data));
+        void this.#enqueueRecv(() => this.#consumeData(data));
         break;
       }
       case 'dataConsumerClosed': {
         const { dataConsumerId } = notification.data;
-        void this.#enqueue(async () => {
+        void this.#enqueueRecv(async () => {
           this.#dataConsumers.get(dataConsumerId)?.dataConsumer.close();
           this.#dataConsumers.delete(dataConsumerId);
         });
@@ -357,6 +418,16 @@ export class SfuSession {
       default:
         break;
     }
+  }
+
+  /**
+   * Consumes every consumer announced since the last batch: mediasoup-client sets up the
+   * consume() calls of one tick in one renegotiation. Each is resumed as soon as it exists.
+   */
+  async #consumeBatched(): Promise<void> {
+    const batch = this.#consumeBatch.splice(0);
+    const results = await Promise.allSettled(batch.map((data) => this.#consume(data)));
+    for (const result of results) if (result.status === 'rejected') this.#failed(result.reason);
   }
 
   async #consume(data: NewConsumerData): Promise<void> {
@@ -418,7 +489,7 @@ export class SfuSession {
    * are lost, so ask the server to announce the live consumers again and close the ones gone.
    */
   resync(): void {
-    void this.#enqueue(async () => {
+    void this.#enqueueRecv(async () => {
       if (this.recvTransport === null) return;
       const announced = new Set<string>();
       this.#announced = announced;
@@ -439,7 +510,7 @@ export class SfuSession {
    * the highest layer at or below it that arrives. E.g. 0 for thumbnails, 2 for a speaker view.
    */
   setPreferredLayers(peerId: string, spatialLayer: number, temporalLayer?: number): Promise<void> {
-    return this.#enqueue(async () => {
+    return this.#enqueueRecv(async () => {
       for (const { consumer, peerId: owner } of this.#consumers.values()) {
         if (owner !== peerId || consumer.kind !== 'video' || consumer.closed) continue;
         await this.#opts.signaling.request('setPreferredLayers', {
@@ -457,7 +528,7 @@ export class SfuSession {
    * whose height the producer announced (appData.height). Requests only when the layer changes.
    */
   setPreferredVideoSize(peerId: string, height: number): Promise<void> {
-    return this.#enqueue(async () => {
+    return this.#enqueueRecv(async () => {
       for (const remote of this.#consumers.values()) {
         const { consumer } = remote;
         if (remote.peerId !== peerId || remote.source !== 'camera' || consumer.closed) continue;
@@ -514,15 +585,14 @@ export class SfuSession {
 
   /** Asks the server for fresh ICE credentials on both transports. */
   restartIce(): void {
-    for (const transport of [this.sendTransport, this.recvTransport]) {
-      if (transport === null) continue;
-      void this.#enqueue(async () => {
-        const { iceParameters } = await this.#opts.signaling.request('restartIce', {
-          transportId: transport.id,
-        });
-        await transport.restartIce({ iceParameters: iceParameters as types.IceParameters });
+    const restart = (transport: types.Transport) => async () => {
+      const { iceParameters } = await this.#opts.signaling.request('restartIce', {
+        transportId: transport.id,
       });
-    }
+      await transport.restartIce({ iceParameters: iceParameters as types.IceParameters });
+    };
+    if (this.sendTransport) void this.#enqueueSend(restart(this.sendTransport));
+    if (this.recvTransport) void this.#enqueueRecv(restart(this.recvTransport));
   }
 
   close(): void {
