@@ -1,7 +1,7 @@
 import type { Channel } from './channel.js';
 import { PPID } from './data-producer.js';
 import type { SctpStreamParameters } from './engine/rtp-parameters.js';
-import { TransportChild } from './transport-child.js';
+import { DataTransportChild } from './transport-child.js';
 import type { AppData } from './types.js';
 
 export type DataConsumerType = 'sctp' | 'direct';
@@ -37,47 +37,23 @@ interface DataConsumerInit<A> {
 }
 
 /** Data messages a router delivers to an endpoint or to the application, from one DataProducer. */
-export class DataConsumer<DataConsumerAppData extends AppData = AppData> extends TransportChild<
+export class DataConsumer<DataConsumerAppData extends AppData = AppData> extends DataTransportChild<
   DataConsumerAppData,
   DataConsumerEvents,
   DataConsumerObserverEvents
 > {
   readonly #dataProducerId: string;
-  readonly #type: DataConsumerType;
-  readonly #sctpStreamParameters?: SctpStreamParameters;
-  readonly #label: string;
-  readonly #protocol: string;
   #subchannels: number[];
 
   /** @private */
   constructor(init: DataConsumerInit<DataConsumerAppData>) {
     super('dataConsumer', { ...init, id: init.dataConsumerId, producerPaused: init.dataProducerPaused });
     this.#dataProducerId = init.dataProducerId;
-    this.#type = init.type;
-    this.#sctpStreamParameters = init.sctpStreamParameters;
-    this.#label = init.label;
-    this.#protocol = init.protocol;
     this.#subchannels = init.subchannels;
   }
 
   get dataProducerId(): string {
     return this.#dataProducerId;
-  }
-
-  get type(): DataConsumerType {
-    return this.#type;
-  }
-
-  get sctpStreamParameters(): SctpStreamParameters | undefined {
-    return this.#sctpStreamParameters;
-  }
-
-  get label(): string {
-    return this.#label;
-  }
-
-  get protocol(): string {
-    return this.#protocol;
   }
 
   get dataProducerPaused(): boolean {

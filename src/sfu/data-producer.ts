@@ -1,6 +1,6 @@
 import type { Channel } from './channel.js';
 import type { SctpStreamParameters } from './engine/rtp-parameters.js';
-import { TransportChild } from './transport-child.js';
+import { DataTransportChild } from './transport-child.js';
 import type { AppData } from './types.js';
 
 export type DataProducerType = 'sctp' | 'direct';
@@ -24,39 +24,14 @@ interface DataProducerInit<A> {
 }
 
 /** Data messages sent by an endpoint (data channel) or by the application (DirectTransport). */
-export class DataProducer<DataProducerAppData extends AppData = AppData> extends TransportChild<
+export class DataProducer<DataProducerAppData extends AppData = AppData> extends DataTransportChild<
   DataProducerAppData,
   DataProducerEvents,
   DataProducerObserverEvents
 > {
-  readonly #type: DataProducerType;
-  readonly #sctpStreamParameters?: SctpStreamParameters;
-  readonly #label: string;
-  readonly #protocol: string;
-
   /** @private */
   constructor(init: DataProducerInit<DataProducerAppData>) {
     super('dataProducer', { ...init, id: init.dataProducerId });
-    this.#type = init.type;
-    this.#sctpStreamParameters = init.sctpStreamParameters;
-    this.#label = init.label;
-    this.#protocol = init.protocol;
-  }
-
-  get type(): DataProducerType {
-    return this.#type;
-  }
-
-  get sctpStreamParameters(): SctpStreamParameters | undefined {
-    return this.#sctpStreamParameters;
-  }
-
-  get label(): string {
-    return this.#label;
-  }
-
-  get protocol(): string {
-    return this.#protocol;
   }
 
   /**

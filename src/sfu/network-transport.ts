@@ -23,7 +23,8 @@ export abstract class NetworkTransport<
 > extends Transport<A, E, O> {
   readonly #data: D;
 
-  protected constructor(context: TransportContext, transportId: string, data: D, appData?: A) {
+  /** @private */
+  constructor(context: TransportContext, transportId: string, data: D, appData?: A) {
     super(context, transportId, appData);
     this.#data = data;
   }

@@ -5,7 +5,6 @@ import type { NumSctpStreams, SrtpParameters } from './engine/rtp-parameters.js'
 import { NetworkTransport } from './network-transport.js';
 import type {
   SctpState,
-  TransportContext,
   TransportData,
   TransportEvents,
   TransportObserverEvents,
@@ -50,16 +49,6 @@ export class PipeTransport<PipeTransportAppData extends AppData = AppData> exten
   PipeTransportEvents,
   PipeTransportObserverEvents
 > {
-  /** @private */
-  constructor(
-    context: TransportContext,
-    transportId: string,
-    data: PipeTransportData,
-    appData?: PipeTransportAppData,
-  ) {
-    super(context, transportId, data, appData);
-  }
-
   get tuple(): TransportTuple {
     return this.transportData.tuple;
   }

@@ -3,7 +3,6 @@ import type { NumSctpStreams, SrtpCryptoSuite, SrtpParameters } from './engine/r
 import { NetworkTransport } from './network-transport.js';
 import type {
   SctpState,
-  TransportContext,
   TransportData,
   TransportEvents,
   TransportObserverEvents,
@@ -63,16 +62,6 @@ export class PlainTransport<PlainTransportAppData extends AppData = AppData> ext
   PlainTransportEvents,
   PlainTransportObserverEvents
 > {
-  /** @private */
-  constructor(
-    context: TransportContext,
-    transportId: string,
-    data: PlainTransportData,
-    appData?: PlainTransportAppData,
-  ) {
-    super(context, transportId, data, appData);
-  }
-
   get tuple(): TransportTuple {
     return this.transportData.tuple;
   }

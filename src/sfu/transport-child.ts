@@ -1,6 +1,7 @@
 import type { Channel } from './channel.js';
 import { ChannelObject } from './channel-object.js';
 import type { EnhancedEventEmitter, Events } from './emitter.js';
+import type { SctpStreamParameters } from './engine/rtp-parameters.js';
 import type { AppData } from './types.js';
 
 type TransportChildKind = 'producer' | 'consumer' | 'dataProducer' | 'dataConsumer';
@@ -99,5 +100,48 @@ export abstract class TransportChild<
 
   #observer(): EnhancedEventEmitter<Events> {
     return this.observer as unknown as EnhancedEventEmitter<Events>;
+  }
+}
+
+export interface DataTransportChildInit<A> extends TransportChildInit<A> {
+  type: 'sctp' | 'direct';
+  sctpStreamParameters?: SctpStreamParameters;
+  label: string;
+  protocol: string;
+}
+
+/** Base of DataProducer and DataConsumer: the data stream's type, SCTP parameters, label and protocol. */
+export abstract class DataTransportChild<
+  A extends AppData,
+  E extends Events,
+  O extends Events,
+> extends TransportChild<A, E, O> {
+  readonly #type: 'sctp' | 'direct';
+  readonly #sctpStreamParameters?: SctpStreamParameters;
+  readonly #label: string;
+  readonly #protocol: string;
+
+  protected constructor(kind: 'dataProducer' | 'dataConsumer', init: DataTransportChildInit<A>) {
+    super(kind, init);
+    this.#type = init.type;
+    this.#sctpStreamParameters = init.sctpStreamParameters;
+    this.#label = init.label;
+    this.#protocol = init.protocol;
+  }
+
+  get type(): 'sctp' | 'direct' {
+    return this.#type;
+  }
+
+  get sctpStreamParameters(): SctpStreamParameters | undefined {
+    return this.#sctpStreamParameters;
+  }
+
+  get label(): string {
+    return this.#label;
+  }
+
+  get protocol(): string {
+    return this.#protocol;
   }
 }

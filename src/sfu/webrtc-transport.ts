@@ -3,7 +3,6 @@ import type { NumSctpStreams } from './engine/rtp-parameters.js';
 import { NetworkTransport } from './network-transport.js';
 import type {
   SctpState,
-  TransportContext,
   TransportData,
   TransportEvents,
   TransportObserverEvents,
@@ -117,16 +116,6 @@ export class WebRtcTransport<WebRtcTransportAppData extends AppData = AppData> e
   WebRtcTransportEvents,
   WebRtcTransportObserverEvents
 > {
-  /** @private */
-  constructor(
-    context: TransportContext,
-    transportId: string,
-    data: WebRtcTransportData,
-    appData?: WebRtcTransportAppData,
-  ) {
-    super(context, transportId, data, appData);
-  }
-
   get iceRole(): 'controlled' {
     return this.transportData.iceRole;
   }
