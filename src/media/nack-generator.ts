@@ -2,9 +2,19 @@
  * Receive-side NACK generation for one producer stream (RFC 4585 generic NACK). On a gap the
  * missing sequence numbers are NACKed at once, then again every RTT up to `maxRetries` times.
  * When the list would overflow, or a missing packet gets too old to be worth recovering, the
- * list is cleared and a keyframe is asked for instead.
+ * list is cleared and a keyframe is asked for instead. A missing packet is asked for during at
+ * most `maxAgeMs` (retries late under load would only bring stale packets back).
+ *
+ * `received()` also says whether a packet is worth forwarding: new, or filling a hole still asked
+ * for. A packet behind the newest that is not (a duplicate, a repeated retransmission, or one
+ * given up on) is stale: forwarding it would hand receivers an old packet — several in a row
+ * look like a sequence restart to an RFC 3550 receiver (MAX_MISORDER 100).
  */
 import { seqDiff } from './seq.js';
+
+/** What `received()` found: a stale packet (drop it), a new one, or a hole it filled. */
+export const NackReceived = { Stale: 0, New: 1, Repaired: 2 } as const;
+export type NackReceived = (typeof NackReceived)[keyof typeof NackReceived];
 
 export interface NackGeneratorOptions {
   /** Receives the sequence numbers to NACK now (a reused array, valid during the call). */
@@ -17,6 +27,8 @@ export interface NackGeneratorOptions {
   maxAge?: number;
   /** NACKs per missing packet (default 10). */
   maxRetries?: number;
+  /** A missing packet is given up this long after it was first NACKed (default 1000 ms). */
+  maxAgeMs?: number;
   /** Initial RTT for the retry interval (default 100 ms); update with `rttMs`. */
   rttMs?: number;
 }
@@ -28,14 +40,18 @@ export class NackGenerator {
   recovered = 0;
   abandoned = 0;
   keyFramesRequested = 0;
+  /** Packets behind the newest that were not asked for (any more): duplicates, late ones. */
+  stale = 0;
 
   private readonly sendNack: (seqs: readonly number[]) => void;
   private readonly requestKeyFrame: () => void;
   private readonly maxAge: number;
   private readonly maxRetries: number;
+  private readonly maxAgeMs: number;
   // Missing packets, ring in increasing extended-sequence order; removed ones are marked 0 retries.
   private readonly pendingSeq: Float64Array;
   private readonly pendingSentAt: Float64Array;
+  private readonly pendingFirstAt: Float64Array;
   private readonly pendingRetries: Uint8Array;
   private head = 0;
   private count = 0;
@@ -48,9 +64,11 @@ export class NackGenerator {
     const capacity = Math.max(1, options.maxPackets ?? 1000);
     this.maxAge = options.maxAge ?? 10000;
     this.maxRetries = Math.min(255, options.maxRetries ?? 10);
+    this.maxAgeMs = options.maxAgeMs ?? 1000;
     this.rttMs = options.rttMs ?? 100;
     this.pendingSeq = new Float64Array(capacity);
     this.pendingSentAt = new Float64Array(capacity);
+    this.pendingFirstAt = new Float64Array(capacity);
     this.pendingRetries = new Uint8Array(capacity);
   }
 
@@ -62,17 +80,24 @@ export class NackGenerator {
     return n;
   }
 
-  /** Account a received packet (media or recovered); NACKs any gap it reveals. */
-  received(sequenceNumber: number, nowMs: number): void {
+  /**
+   * Account a received packet (media or retransmission); NACKs any gap it reveals. Returns
+   * whether it is new, fills a hole still asked for, or is stale (not to be forwarded).
+   */
+  received(sequenceNumber: number, nowMs: number): NackReceived {
     const seq = sequenceNumber & 0xffff;
     if (this.newest < 0) {
       this.newest = seq;
-      return;
+      return NackReceived.New;
     }
     const ext = this.newest + seqDiff(seq, this.newest & 0xffff);
     if (ext <= this.newest) {
-      if (ext < this.newest && this.remove(ext)) this.recovered++;
-      return;
+      if (ext < this.newest && this.remove(ext)) {
+        this.recovered++;
+        return NackReceived.Repaired;
+      }
+      this.stale++;
+      return NackReceived.Stale;
     }
     const capacity = this.pendingSeq.length;
     const missing = ext - this.newest - 1;
@@ -80,13 +105,14 @@ export class NackGenerator {
     if (missing > 0) {
       if (missing + this.count > capacity || missing > this.maxAge) {
         this.giveUp(missing);
-        return;
+        return NackReceived.New;
       }
       this.batch.length = 0;
       for (let s = ext - missing; s < ext; s++) {
         const i = (this.head + this.count) % capacity;
         this.pendingSeq[i] = s;
         this.pendingSentAt[i] = nowMs;
+        this.pendingFirstAt[i] = nowMs;
         this.pendingRetries[i] = 1;
         this.count++;
         this.batch.push(s & 0xffff);
@@ -95,6 +121,7 @@ export class NackGenerator {
       this.sendNack(this.batch);
     }
     this.dropTooOld();
+    return NackReceived.New;
   }
 
   /** A keyframe arrived at `sequenceNumber`: what is missing before it is no longer needed. */
@@ -116,7 +143,7 @@ export class NackGenerator {
       const i = (this.head + k) % capacity;
       const retries = this.pendingRetries[i]!;
       if (retries === 0 || nowMs - this.pendingSentAt[i]! < this.rttMs) continue;
-      if (retries >= this.maxRetries) {
+      if (retries >= this.maxRetries || nowMs - this.pendingFirstAt[i]! >= this.maxAgeMs) {
         this.pendingRetries[i] = 0;
         this.abandoned++;
         continue;

@@ -124,6 +124,18 @@ export class RtpStreamRecv {
     return this.receive(view, nowMs, true);
   }
 
+  /**
+   * A retransmission that filled a hole the NACK generator still tracked: counted as received
+   * without the §A.1 sequence checks (it may be more than MAX_MISORDER behind; a pair of those
+   * must not look like a restart).
+   */
+  receiveRepaired(view: RtpView): void {
+    if (!this.started) return;
+    this.packetsReceived++;
+    this.packetsRetransmitted++;
+    this.bytesReceived += view.length;
+  }
+
   /** Note a Sender Report from this stream's source, for LSR/DLSR in our reports. */
   receiveSenderReport(ntpSeconds: number, ntpFraction: number, nowMs: number): void {
     this.lastSrCompact = compactNtp(ntpSeconds, ntpFraction);

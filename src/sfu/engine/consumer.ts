@@ -1,4 +1,5 @@
 import { inspectH264, inspectVp8, inspectVp9, PayloadInfo } from '../../media/codecs.js';
+import { seqDiff } from '../../media/seq.js';
 import { RtpError, RtpView } from '../../wire/rtp/rtp.js';
 import type { EngineContext, Handler } from './context.js';
 import { canonicalMimeType, dumpRtpParameters } from './dump.js';
@@ -29,6 +30,17 @@ export interface RtpSender {
 
 /** Source-to-output mappings remembered for retransmissions (one per simulcast switch). */
 const MAX_EPOCHS = 8;
+/**
+ * A source packet this far behind the newest one forwarded is dropped, not sent: receivers take
+ * old packets in a row for a sequence restart (RFC 3550 §A.1), and a retransmission this late
+ * is useless anyway (the SFU's own NACKs give up after a second).
+ */
+const MAX_SEQ_BEHIND = 500;
+/**
+ * A forward jump of the source's sequence number larger than this is not passed on: the output
+ * continues right after the last packet sent (receivers take a jump > 3000 for a restart).
+ */
+const MAX_SEQ_GAP = 1000;
 
 /** From `startSeq` on, output seq = source seq + seqOffset of encoding `encodingIdx`. */
 interface Epoch {
@@ -91,6 +103,9 @@ export class ConsumerEngine implements Handler {
   #lastSeq = 0;
   #lastTs = 0;
   #lastSentAt = 0;
+  // Newest source sequence number forwarded, and where the current mapping (epoch) started.
+  #maxInput = 0;
+  #epochInput = 0;
   readonly #epochs: Epoch[] = [];
   /** What the receiver reported and asked for; counted by the media plane. */
   readonly feedback: RtpStreamFeedback = createRtpStreamFeedback();
@@ -241,7 +256,7 @@ export class ConsumerEngine implements Handler {
       if (ssrc === undefined) return false;
       view.setSsrc(ssrc);
     } else {
-      this.#rewriteSequence(view, now, encodingIdx);
+      if (!this.#rewriteSequence(view, now, encodingIdx)) return false;
       view.setSsrc(this.#outputSsrc);
     }
     view.remapExtensionIds(this.#extensionIds);
@@ -251,32 +266,60 @@ export class ConsumerEngine implements Handler {
     return inPlace;
   }
 
-  #rewriteSequence(view: RtpView, now: number, encodingIdx: number): void {
+  /**
+   * Output sequence number and timestamp, in place. The output advances by the source's gap,
+   * bounded (MAX_SEQ_GAP); an older packet keeps its own number and does not move the newest.
+   * False (nothing written) for a packet to drop: a duplicate of the newest, more than
+   * MAX_SEQ_BEHIND behind it, or from before the current mapping (it would reuse numbers).
+   */
+  #rewriteSequence(view: RtpView, now: number, encodingIdx: number): boolean {
     const ssrc = view.ssrc;
+    const input = view.sequenceNumber;
     if (ssrc !== this.#sourceSsrc) {
       if (this.#sourceSsrc !== -1) {
         // Switching source stream: continue right after the last packet sent.
-        this.#seqOffset = (this.#lastSeq + 1 - view.sequenceNumber) & 0xffff;
+        this.#seqOffset = (this.#lastSeq + 1 - input) & 0xffff;
         const elapsed = Math.max(1, Math.round(((now - this.#lastSentAt) * this.#clockRate) / 1000));
         this.#tsOffset = (this.#lastTs + elapsed - view.timestamp) >>> 0;
       }
       this.#sourceSsrc = ssrc;
-      const epochs = this.#epochs;
-      if (epochs.length === MAX_EPOCHS) epochs.shift();
-      epochs.push({
-        startSeq: (view.sequenceNumber + this.#seqOffset) & 0xffff,
-        seqOffset: this.#seqOffset,
-        tsOffset: this.#tsOffset,
-        encodingIdx,
-      });
+      this.#startEpoch(input, encodingIdx);
+    } else {
+      const gap = seqDiff(input, this.#maxInput);
+      if (gap <= 0) {
+        if (gap === 0 || gap < -MAX_SEQ_BEHIND || seqDiff(input, this.#epochInput) < 0) return false;
+        view.setSequenceNumber((input + this.#seqOffset) & 0xffff);
+        view.setTimestamp((view.timestamp + this.#tsOffset) >>> 0);
+        return true;
+      }
+      if (gap > MAX_SEQ_GAP) {
+        // Same source, same timestamps; the numbers go on from the last one sent.
+        this.#seqOffset = (this.#lastSeq + 1 - input) & 0xffff;
+        this.#startEpoch(input, encodingIdx);
+      }
     }
-    const seq = (view.sequenceNumber + this.#seqOffset) & 0xffff;
+    this.#maxInput = input;
+    const seq = (input + this.#seqOffset) & 0xffff;
     const ts = (view.timestamp + this.#tsOffset) >>> 0;
     view.setSequenceNumber(seq);
     view.setTimestamp(ts);
     this.#lastSeq = seq;
     this.#lastTs = ts;
     this.#lastSentAt = now;
+    return true;
+  }
+
+  /** A new source-to-output mapping from source sequence number `input` on. */
+  #startEpoch(input: number, encodingIdx: number): void {
+    this.#epochInput = input;
+    const epochs = this.#epochs;
+    if (epochs.length === MAX_EPOCHS) epochs.shift();
+    epochs.push({
+      startSeq: (input + this.#seqOffset) & 0xffff,
+      seqOffset: this.#seqOffset,
+      tsOffset: this.#tsOffset,
+      encodingIdx,
+    });
   }
 
   /**

@@ -16,7 +16,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { NackGenerator } from '../../media/nack-generator.js';
+import { NackGenerator, NackReceived } from '../../media/nack-generator.js';
 import { RetransmissionBuffer } from '../../media/retransmission-buffer.js';
 import { RtpStreamRecv } from '../../media/rtp-stream-recv.js';
 import { RtpStreamSend } from '../../media/rtp-stream-send.js';
@@ -33,7 +33,7 @@ import {
   RtcpType,
   RtpfbFmt,
 } from '../../wire/rtp/rtcp.js';
-import { RtpError, RtpView } from '../../wire/rtp/rtp.js';
+import { RtpError, RtpView, rtxToOriginal } from '../../wire/rtp/rtp.js';
 import type { ConsumerEngine } from './consumer.js';
 import type { WebRtcMediaPlane, WebRtcMediaPlaneFactory, WebRtcMediaPlaneHost } from './media-plane.js';
 import { isRtxCodec } from './ortc.js';
@@ -355,19 +355,41 @@ class EndpointMediaPlane implements WebRtcMediaPlane {
       this.#host.deliverRtp(packet);
       return;
     }
-    if (stream.rtx) {
-      const originalPt = stream.apt.get(view.payloadType);
-      if (originalPt === undefined) return;
-      const media = stream.media;
-      // Rewrites the packet in place (2 bytes further on) into the original one.
-      if (media.recv.receiveRtx(view, originalPt, now) < 0) return;
-      if (media.feedback) media.feedback.packetsRetransmitted++;
-      media.nack?.received(view.sequenceNumber, now);
-      this.#host.deliverRtp(view.buf.subarray(view.offset, view.offset + view.length));
+    if (!stream.rtx) {
+      if (this.#accept(stream, view, now, false)) this.#host.deliverRtp(packet);
       return;
     }
-    if (stream.recv.receive(view, now) >= 0) stream.nack?.received(view.sequenceNumber, now);
-    this.#host.deliverRtp(packet);
+    const originalPt = stream.apt.get(view.payloadType);
+    if (originalPt === undefined) return;
+    const media = stream.media;
+    // Rewrites the packet in place (2 bytes further on) into the original one.
+    if (!rtxToOriginal(view, media.ssrc, originalPt)) {
+      media.recv.packetsDiscarded++;
+      return;
+    }
+    if (!this.#accept(media, view, now, true)) return;
+    if (media.feedback) media.feedback.packetsRetransmitted++;
+    this.#host.deliverRtp(view.buf.subarray(view.offset, view.offset + view.length));
+  }
+
+  /**
+   * Receive statistics and NACK state of one producer packet; false when it must not be
+   * forwarded: stale (a duplicate, or behind the newest and no longer asked for — repeated
+   * retransmissions after an overload), or refused by the RFC 3550 checks (a jump not yet
+   * confirmed, or more than 100 behind on a stream without NACK).
+   */
+  #accept(media: InboundMedia, view: RtpView, now: number, retransmission: boolean): boolean {
+    const nack = media.nack;
+    const found = nack === undefined ? NackReceived.New : nack.received(view.sequenceNumber, now);
+    if (found === NackReceived.Stale) {
+      media.recv.packetsDiscarded++;
+      return false;
+    }
+    if (found === NackReceived.Repaired) {
+      media.recv.receiveRepaired(view);
+      return true;
+    }
+    return media.recv.receive(view, now, retransmission) >= 0;
   }
 
   /** Which bandwidth feedback the producers negotiated: transport-cc, else REMB, else none. */
