@@ -132,7 +132,7 @@ export class SfuSession {
 
   /**
    * Loads the device and creates the transports. `recv` resolves once the receive transport
-   * exists and the server has our RTP capabilities (consumers can be set up); `send` once our
+   * exists and our RTP capabilities are on their way (consumers can be set up); `send` once our
    * tracks and chat producer are produced. The transports are requested together with the
    * router's capabilities, so their round trips overlap the device's load.
    */
@@ -177,10 +177,14 @@ export class SfuSession {
         this.#opts.onConnectionState(this.#recvState);
       });
       this.recvTransport = transport;
-      // The server announces consumers right after answering this (on the chain behind it).
-      await signaling.request('setRtpCapabilities', {
-        rtpCapabilities: this.device.rtpCapabilities as unknown as Record<string, unknown>,
-      });
+      // The server announces media consumers once it has these. Not awaited: the chat data
+      // consumers are announced already and can be set up meanwhile (which also starts the
+      // transport's ICE and DTLS).
+      signaling
+        .request('setRtpCapabilities', {
+          rtpCapabilities: this.device.rtpCapabilities as unknown as Record<string, unknown>,
+        })
+        .catch((err) => this.#failed(err));
     })();
 
     const send = (async () => {
