@@ -40,7 +40,6 @@ export class ActiveSpeakerObserver<
     if (event !== 'dominantspeaker') return;
     const producer = this.context.getProducerById((data as { producerId: string }).producerId);
     if (!producer) return;
-    this.safeEmit('dominantspeaker', { producer });
-    this.observer.safeEmit('dominantspeaker', { producer });
+    this.emitBoth('dominantspeaker', { producer });
   }
 }

@@ -47,11 +47,9 @@ export class AudioLevelObserver<AudioLevelObserverAppData extends AppData = AppD
         if (producer) volumes.push({ producer, volume });
       }
       if (volumes.length === 0) return;
-      this.safeEmit('volumes', volumes);
-      this.observer.safeEmit('volumes', volumes);
+      this.emitBoth('volumes', volumes);
     } else if (event === 'silence') {
-      this.safeEmit('silence');
-      this.observer.safeEmit('silence');
+      this.emitBoth('silence');
     }
   }
 }

@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { ActiveSpeakerObserver, type ActiveSpeakerObserverOptions } from './active-speaker-observer.js';
 import { AudioLevelObserver, type AudioLevelObserverOptions } from './audio-level-observer.js';
 import type { Channel } from './channel.js';
+import { ChannelObject } from './channel-object.js';
 import type { Consumer } from './consumer.js';
 import type { DataConsumer } from './data-consumer.js';
 import type { DataProducer } from './data-producer.js';
 import { DirectTransport, type DirectTransportOptions } from './direct-transport.js';
-import { EnhancedEventEmitter } from './emitter.js';
 import { InvalidStateError } from './engine/errors.js';
 import { listenIpToInfo, normaliseListenInfo, type TransportListenInfo } from './engine/listen-info.js';
 import { canConsume, clone, validateNumSctpStreams, validateRtpCapabilities } from './engine/ortc.js';
@@ -74,18 +74,17 @@ function udpListenInfo(listenInfo: unknown, listenIp: unknown, port: unknown): T
 }
 
 /** A media routing domain: Producers and Consumers of its transports exchange media. */
-export class Router<RouterAppData extends AppData = AppData> extends EnhancedEventEmitter<RouterEvents> {
-  readonly #id: string;
-  readonly #channel: Channel;
+export class Router<RouterAppData extends AppData = AppData> extends ChannelObject<
+  RouterAppData,
+  RouterEvents,
+  RouterObserverEvents
+> {
   readonly #rtpCapabilities: RtpCapabilities;
-  #closed = false;
-  #appData: RouterAppData;
   readonly #transports = new Map<string, Transport>();
   readonly #producers = new Map<string, Producer>();
   readonly #rtpObservers = new Map<string, RtpObserver>();
   readonly #dataProducers = new Map<string, DataProducer>();
   readonly #pipeTransportPairs = new Map<string, Promise<PipeTransportPair>>();
-  readonly #observer = new EnhancedEventEmitter<RouterObserverEvents>();
 
   /** @private */
   constructor({
@@ -94,36 +93,12 @@ export class Router<RouterAppData extends AppData = AppData> extends EnhancedEve
     rtpCapabilities,
     appData,
   }: { routerId: string; channel: Channel; rtpCapabilities: RtpCapabilities; appData?: RouterAppData }) {
-    super();
-    this.#id = routerId;
-    this.#channel = channel;
+    super(channel, routerId, appData);
     this.#rtpCapabilities = rtpCapabilities;
-    this.#appData = appData ?? ({} as RouterAppData);
-  }
-
-  get id(): string {
-    return this.#id;
-  }
-
-  get closed(): boolean {
-    return this.#closed;
   }
 
   get rtpCapabilities(): RtpCapabilities {
     return this.#rtpCapabilities;
-  }
-
-  get appData(): RouterAppData {
-    return this.#appData;
-  }
-
-  set appData(appData: RouterAppData) {
-    checkAppData(appData);
-    this.#appData = appData;
-  }
-
-  get observer(): EnhancedEventEmitter<RouterObserverEvents> {
-    return this.#observer;
   }
 
   /** @private */
@@ -132,21 +107,16 @@ export class Router<RouterAppData extends AppData = AppData> extends EnhancedEve
   }
 
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#channel.request('worker.closeRouter', undefined, { routerId: this.#id }).catch(() => {});
-    this.#closeChildren();
-    this.emit('@close');
-    this.#observer.safeEmit('close');
+    this.closeThrough('worker.closeRouter', undefined, { routerId: this.id });
   }
 
   /** @private */
   workerClosed(): void {
-    if (this.#closed) return;
-    this.#closed = true;
+    this.closedBy('workerclose');
+  }
+
+  protected override closeContents(): void {
     this.#closeChildren();
-    this.safeEmit('workerclose');
-    this.#observer.safeEmit('close');
   }
 
   #closeChildren(): void {
@@ -160,13 +130,13 @@ export class Router<RouterAppData extends AppData = AppData> extends EnhancedEve
   }
 
   async dump(): Promise<unknown> {
-    return this.#channel.request('router.dump', this.#id);
+    return this.request('router.dump');
   }
 
   #context(): TransportContext {
     return {
-      routerId: this.#id,
-      channel: this.#channel,
+      routerId: this.id,
+      channel: this.channel,
       getRouterRtpCapabilities: () => this.#rtpCapabilities,
       getProducerById: (id) => this.#producers.get(id),
       getDataProducerById: (id) => this.#dataProducers.get(id),
@@ -185,12 +155,12 @@ export class Router<RouterAppData extends AppData = AppData> extends EnhancedEve
     transport.on('@dataproducerclose', (dataProducer: DataProducer) =>
       this.#dataProducers.delete(dataProducer.id),
     );
-    this.#observer.safeEmit('newtransport', transport);
+    this.observer.safeEmit('newtransport', transport);
     return transport;
   }
 
   #assertOpen(): void {
-    if (this.#closed) throw new InvalidStateError('Router closed');
+    if (this.closed) throw new InvalidStateError('Router closed');
   }
 
   async createWebRtcTransport<A extends AppData = AppData>(
@@ -239,7 +209,7 @@ export class Router<RouterAppData extends AppData = AppData> extends EnhancedEve
       }
     }
     const transportId = randomUUID();
-    const data = await this.#channel.request('router.createWebRtcTransport', this.#id, {
+    const data = await this.request('router.createWebRtcTransport', {
       transportId,
       webRtcServerId: webRtcServer?.id,
       listenInfos: infos,
@@ -290,7 +260,7 @@ export class Router<RouterAppData extends AppData = AppData> extends EnhancedEve
     if (enableSctp) checkSctpOptions(numSctpStreams, maxSctpMessageSize);
     if (enableSrtp && !SRTP_SUITES.includes(srtpCryptoSuite)) throw new TypeError('invalid srtpCryptoSuite');
     const transportId = randomUUID();
-    const data = await this.#channel.request('router.createPlainTransport', this.#id, {
+    const data = await this.request('router.createPlainTransport', {
       transportId,
       listenInfo: info,
       rtcpListenInfo: rtcpInfo,
@@ -327,7 +297,7 @@ export class Router<RouterAppData extends AppData = AppData> extends EnhancedEve
     checkAppData(appData);
     if (enableSctp) checkSctpOptions(numSctpStreams, maxSctpMessageSize);
     const transportId = randomUUID();
-    const data = await this.#channel.request('router.createPipeTransport', this.#id, {
+    const data = await this.request('router.createPipeTransport', {
       transportId,
       listenInfo: info,
       enableSctp,
@@ -350,7 +320,7 @@ export class Router<RouterAppData extends AppData = AppData> extends EnhancedEve
     }
     checkAppData(appData);
     const transportId = randomUUID();
-    const data = await this.#channel.request('router.createDirectTransport', this.#id, {
+    const data = await this.request('router.createDirectTransport', {
       transportId,
       maxMessageSize,
     });
@@ -396,10 +366,10 @@ export class Router<RouterAppData extends AppData = AppData> extends EnhancedEve
       });
       this.#pipeTransportPairs.set(key, pairPromise);
       pairPromise.catch(() => this.#pipeTransportPairs.delete(key));
-      router.addPipeTransportPair(this.#id, pairPromise);
+      router.addPipeTransportPair(this.id, pairPromise);
     }
     const pair = await pairPromise;
-    const local = pair[this.#id]!;
+    const local = pair[this.id]!;
     const remote = pair[router.id]!;
 
     if (producer) {
@@ -479,7 +449,7 @@ export class Router<RouterAppData extends AppData = AppData> extends EnhancedEve
         l.close();
         this.#pipeTransportPairs.delete(router.id);
       });
-      return { [this.#id]: l, [router.id]: r };
+      return { [this.id]: l, [router.id]: r };
     } catch (error) {
       local?.close();
       remote?.close();
@@ -493,7 +463,7 @@ export class Router<RouterAppData extends AppData = AppData> extends EnhancedEve
       throw new Error('given pipeTransportPairKey already exists in this Router');
     this.#pipeTransportPairs.set(key, pairPromise);
     pairPromise
-      .then((pair) => pair[this.#id]!.observer.on('close', () => this.#pipeTransportPairs.delete(key)))
+      .then((pair) => pair[this.id]!.observer.on('close', () => this.#pipeTransportPairs.delete(key)))
       .catch(() => this.#pipeTransportPairs.delete(key));
   }
 
@@ -505,7 +475,7 @@ export class Router<RouterAppData extends AppData = AppData> extends EnhancedEve
     if (typeof interval !== 'number') throw new TypeError('if given, interval must be a number');
     checkAppData(appData);
     const rtpObserverId = randomUUID();
-    await this.#channel.request('router.createActiveSpeakerObserver', this.#id, { rtpObserverId, interval });
+    await this.request('router.createActiveSpeakerObserver', { rtpObserverId, interval });
     const observer = new ActiveSpeakerObserver<A>(this.#observerContext(rtpObserverId), appData);
     return this.#adoptObserver(observer);
   }
@@ -525,7 +495,7 @@ export class Router<RouterAppData extends AppData = AppData> extends EnhancedEve
     if (typeof interval !== 'number') throw new TypeError('if given, interval must be a number');
     checkAppData(appData);
     const rtpObserverId = randomUUID();
-    await this.#channel.request('router.createAudioLevelObserver', this.#id, {
+    await this.request('router.createAudioLevelObserver', {
       rtpObserverId,
       maxEntries,
       threshold,
@@ -537,9 +507,9 @@ export class Router<RouterAppData extends AppData = AppData> extends EnhancedEve
 
   #observerContext(rtpObserverId: string) {
     return {
-      routerId: this.#id,
+      routerId: this.id,
       rtpObserverId,
-      channel: this.#channel,
+      channel: this.channel,
       getProducerById: (id: string) => this.#producers.get(id),
     };
   }
@@ -547,7 +517,7 @@ export class Router<RouterAppData extends AppData = AppData> extends EnhancedEve
   #adoptObserver<T extends RtpObserver>(observer: T): T {
     this.#rtpObservers.set(observer.id, observer);
     observer.on('@close', () => this.#rtpObservers.delete(observer.id));
-    this.#observer.safeEmit('newrtpobserver', observer);
+    this.observer.safeEmit('newrtpobserver', observer);
     return observer;
   }
 

@@ -1,8 +1,7 @@
 import type { Channel } from './channel.js';
-import { EnhancedEventEmitter } from './emitter.js';
+import { ChannelObject } from './channel-object.js';
 import type { TransportListenInfo } from './engine/listen-info.js';
 import type { AppData } from './types.js';
-import { checkAppData } from './validate.js';
 import type { WebRtcTransport } from './webrtc-transport.js';
 
 export interface WebRtcServerOptions<WebRtcServerAppData extends AppData = AppData> {
@@ -18,15 +17,12 @@ export type WebRtcServerObserverEvents = {
 };
 
 /** Shared UDP/TCP listeners that many WebRtcTransports of one worker use (one port for all). */
-export class WebRtcServer<
-  WebRtcServerAppData extends AppData = AppData,
-> extends EnhancedEventEmitter<WebRtcServerEvents> {
-  readonly #id: string;
-  readonly #channel: Channel;
-  #closed = false;
-  #appData: WebRtcServerAppData;
+export class WebRtcServer<WebRtcServerAppData extends AppData = AppData> extends ChannelObject<
+  WebRtcServerAppData,
+  WebRtcServerEvents,
+  WebRtcServerObserverEvents
+> {
   readonly #webRtcTransports = new Map<string, WebRtcTransport>();
-  readonly #observer = new EnhancedEventEmitter<WebRtcServerObserverEvents>();
 
   /** @private */
   constructor({
@@ -34,31 +30,7 @@ export class WebRtcServer<
     channel,
     appData,
   }: { webRtcServerId: string; channel: Channel; appData?: WebRtcServerAppData }) {
-    super();
-    this.#id = webRtcServerId;
-    this.#channel = channel;
-    this.#appData = appData ?? ({} as WebRtcServerAppData);
-  }
-
-  get id(): string {
-    return this.#id;
-  }
-
-  get closed(): boolean {
-    return this.#closed;
-  }
-
-  get appData(): WebRtcServerAppData {
-    return this.#appData;
-  }
-
-  set appData(appData: WebRtcServerAppData) {
-    checkAppData(appData);
-    this.#appData = appData;
-  }
-
-  get observer(): EnhancedEventEmitter<WebRtcServerObserverEvents> {
-    return this.#observer;
+    super(channel, webRtcServerId, appData);
   }
 
   /** @private */
@@ -67,44 +39,37 @@ export class WebRtcServer<
   }
 
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#channel
-      .request('worker.closeWebRtcServer', undefined, { webRtcServerId: this.#id })
-      .catch(() => {});
-    this.#closeTransports();
-    this.emit('@close');
-    this.#observer.safeEmit('close');
+    this.closeThrough('worker.closeWebRtcServer', undefined, { webRtcServerId: this.id });
   }
 
   /** @private */
   workerClosed(): void {
-    if (this.#closed) return;
-    this.#closed = true;
+    this.closedBy('workerclose');
+  }
+
+  protected override closeContents(): void {
     this.#closeTransports();
-    this.safeEmit('workerclose');
-    this.#observer.safeEmit('close');
   }
 
   #closeTransports(): void {
     for (const transport of [...this.#webRtcTransports.values()]) {
       this.#webRtcTransports.delete(transport.id);
       transport.listenServerClosed();
-      this.#observer.safeEmit('webrtctransportunhandled', transport);
+      this.observer.safeEmit('webrtctransportunhandled', transport);
     }
   }
 
   async dump(): Promise<unknown> {
-    return this.#channel.request('webRtcServer.dump', this.#id);
+    return this.request('webRtcServer.dump');
   }
 
   /** @private */
   handleWebRtcTransport(transport: WebRtcTransport): void {
     this.#webRtcTransports.set(transport.id, transport);
-    this.#observer.safeEmit('webrtctransporthandled', transport);
+    this.observer.safeEmit('webrtctransporthandled', transport);
     transport.on('@close', () => {
       if (!this.#webRtcTransports.delete(transport.id)) return;
-      this.#observer.safeEmit('webrtctransportunhandled', transport);
+      this.observer.safeEmit('webrtctransportunhandled', transport);
     });
   }
 }
