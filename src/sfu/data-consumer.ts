@@ -1,5 +1,5 @@
 import type { Channel } from './channel.js';
-import { PPID } from './data-producer.js';
+import { defaultPpid, messagePayload } from './data-producer.js';
 import type { SctpStreamParameters } from './engine/rtp-parameters.js';
 import { DataTransportChild } from './transport-child.js';
 import type { AppData } from './types.js';
@@ -104,13 +104,8 @@ export class DataConsumer<DataConsumerAppData extends AppData = AppData> extends
   async send(message: string | Buffer, ppid?: number): Promise<void> {
     if (typeof message !== 'string' && !Buffer.isBuffer(message))
       throw new TypeError('message must be a string or a Buffer');
-    if (ppid === undefined) {
-      if (typeof message === 'string') ppid = message.length > 0 ? PPID.STRING : PPID.STRING_EMPTY;
-      else ppid = message.length > 0 ? PPID.BINARY : PPID.BINARY_EMPTY;
-    }
-    let data = typeof message === 'string' ? Buffer.from(message, 'utf8') : message;
-    if (ppid === PPID.STRING_EMPTY || ppid === PPID.BINARY_EMPTY) data = Buffer.alloc(1);
-    await this.request('dataConsumer.send', { ppid, data });
+    if (ppid === undefined) ppid = defaultPpid(message);
+    await this.request('dataConsumer.send', { ppid, data: messagePayload(message, ppid) });
   }
 
   async setSubchannels(subchannels: number[]): Promise<void> {

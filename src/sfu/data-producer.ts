@@ -8,6 +8,18 @@ export type DataProducerType = 'sctp' | 'direct';
 /** WebRTC data channel PPIDs (RFC 8831): string, binary, and their empty-message variants. */
 export const PPID = { STRING: 51, BINARY: 53, STRING_EMPTY: 56, BINARY_EMPTY: 57 } as const;
 
+/** The PPID a message gets when none is given: string or binary, empty or not. */
+export function defaultPpid(message: string | Buffer): number {
+  if (typeof message === 'string') return message.length > 0 ? PPID.STRING : PPID.STRING_EMPTY;
+  return message.length > 0 ? PPID.BINARY : PPID.BINARY_EMPTY;
+}
+
+/** The bytes sent for a message: an empty one cannot travel in SCTP, so one placeholder byte stands for it. */
+export function messagePayload(message: string | Buffer, ppid: number): Buffer {
+  if (ppid === PPID.STRING_EMPTY || ppid === PPID.BINARY_EMPTY) return Buffer.alloc(1);
+  return typeof message === 'string' ? Buffer.from(message, 'utf8') : message;
+}
+
 export type DataProducerEvents = { transportclose: []; listenererror: [string, Error]; '@close': [] };
 export type DataProducerObserverEvents = { close: []; pause: []; resume: [] };
 
@@ -41,10 +53,7 @@ export class DataProducer<DataProducerAppData extends AppData = AppData> extends
   send(message: string | Buffer, ppid?: number, subchannels?: number[], requiredSubchannel?: number): void {
     if (typeof message !== 'string' && !Buffer.isBuffer(message))
       throw new TypeError('message must be a string or a Buffer');
-    if (ppid === undefined) {
-      if (typeof message === 'string') ppid = message.length > 0 ? PPID.STRING : PPID.STRING_EMPTY;
-      else ppid = message.length > 0 ? PPID.BINARY : PPID.BINARY_EMPTY;
-    }
+    if (ppid === undefined) ppid = defaultPpid(message);
     if (typeof ppid !== 'number') throw new TypeError('ppid must be a number');
     if (
       subchannels !== undefined &&
@@ -55,9 +64,7 @@ export class DataProducer<DataProducerAppData extends AppData = AppData> extends
     if (requiredSubchannel !== undefined && typeof requiredSubchannel !== 'number') {
       throw new TypeError('requiredSubchannel must be a number');
     }
-    // An empty message cannot travel in SCTP: one placeholder byte stands for it (PPID 56/57).
-    let data = typeof message === 'string' ? Buffer.from(message, 'utf8') : message;
-    if (ppid === PPID.STRING_EMPTY || ppid === PPID.BINARY_EMPTY) data = Buffer.alloc(1);
+    const data = messagePayload(message, ppid);
     this.channel.notify('dataProducer.send', this.id, { ppid, data, subchannels, requiredSubchannel });
   }
 }
