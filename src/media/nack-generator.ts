@@ -29,6 +29,12 @@ export interface NackGeneratorOptions {
   maxRetries?: number;
   /** A missing packet is given up this long after it was first NACKed (default 1000 ms). */
   maxAgeMs?: number;
+  /**
+   * A hole filled further than this behind the newest packet is accounted as recovered but
+   * reported stale (default 100, RFC 3550's MAX_MISORDER: such receivers refuse it, and a burst
+   * of them, as after a backlog drains, looks to them like a sequence restart).
+   */
+  maxMisorder?: number;
   /** Initial RTT for the retry interval (default 100 ms); update with `rttMs`. */
   rttMs?: number;
 }
@@ -48,6 +54,7 @@ export class NackGenerator {
   private readonly maxAge: number;
   private readonly maxRetries: number;
   private readonly maxAgeMs: number;
+  private readonly maxMisorder: number;
   // Missing packets, ring in increasing extended-sequence order; removed ones are marked 0 retries.
   private readonly pendingSeq: Float64Array;
   private readonly pendingSentAt: Float64Array;
@@ -65,6 +72,7 @@ export class NackGenerator {
     this.maxAge = options.maxAge ?? 10000;
     this.maxRetries = Math.min(255, options.maxRetries ?? 10);
     this.maxAgeMs = options.maxAgeMs ?? 1000;
+    this.maxMisorder = options.maxMisorder ?? 100;
     this.rttMs = options.rttMs ?? 100;
     this.pendingSeq = new Float64Array(capacity);
     this.pendingSentAt = new Float64Array(capacity);
@@ -94,7 +102,7 @@ export class NackGenerator {
     if (ext <= this.newest) {
       if (ext < this.newest && this.remove(ext)) {
         this.recovered++;
-        return NackReceived.Repaired;
+        if (this.newest - ext <= this.maxMisorder) return NackReceived.Repaired;
       }
       this.stale++;
       return NackReceived.Stale;

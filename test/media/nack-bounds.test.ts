@@ -56,3 +56,15 @@ test('a burst larger than the list is given up into one key frame request; later
   assert.equal(g.received(200, 10), NackReceived.Stale, 'a hole given up on is not forwarded');
   assert.equal(g.received(501, 10), NackReceived.New);
 });
+
+test('a hole filled more than maxMisorder behind the newest is recovered but not to be forwarded', () => {
+  const { g } = generator();
+  g.received(1000, 0);
+  g.received(1003, 0); // 1001, 1002 missing
+  for (let seq = 1004; seq < 1150; seq++) g.received(seq, 1);
+  assert.equal(g.received(1002, 2), NackReceived.Stale, '148 behind');
+  assert.equal(g.recovered, 1);
+  assert.equal(g.pending, 1);
+  g.received(1001, 2);
+  assert.equal(g.pending, 0);
+});

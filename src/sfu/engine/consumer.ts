@@ -31,11 +31,11 @@ export interface RtpSender {
 /** Source-to-output mappings remembered for retransmissions (one per simulcast switch). */
 const MAX_EPOCHS = 8;
 /**
- * A source packet this far behind the newest one forwarded is dropped, not sent: receivers take
- * old packets in a row for a sequence restart (RFC 3550 §A.1), and a retransmission this late
- * is useless anyway (the SFU's own NACKs give up after a second).
+ * A source packet further than this behind the newest one forwarded is dropped, not sent
+ * (RFC 3550 §A.1's MAX_MISORDER): such receivers refuse it, and old packets in a row look to
+ * them like a sequence restart.
  */
-const MAX_SEQ_BEHIND = 500;
+const MAX_SEQ_BEHIND = 100;
 /**
  * A forward jump of the source's sequence number larger than this is not passed on: the output
  * continues right after the last packet sent (receivers take a jump > 3000 for a restart).
