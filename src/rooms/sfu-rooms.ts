@@ -493,7 +493,10 @@ export class SfuRooms {
     try {
       return await call();
     } catch (err) {
-      if (target.closed) throw new SignalingError('not_found', 'it closed meanwhile');
+      // The worker may close the object (its producer or transport closed there) before the
+      // notification reaches this process: it then answers that it has no handler for it.
+      if (target.closed || (err instanceof Error && err.message.startsWith('handler not found')))
+        throw new SignalingError('not_found', 'it closed meanwhile');
       throw toSignalingError(err);
     }
   }
