@@ -9,6 +9,7 @@ export const usage = `tureen — real-time audio, video and data in pure TypeScr
 Usage:
   tureen start [options]     web app, signaling (/ws) and STUN/TURN on one host
   tureen token [options]     print a room token signed with --secret
+  tureen load [options]      load SFU rooms with bots and report what they receive (tureen load --help)
   tureen --help | --version
 
 start options (environment variable in brackets):
