@@ -2,8 +2,9 @@
 // overloaded the server, going back to a load it held did not bring loss back to 0). The real
 // server (startTureen, SFU rooms, one worker) and the load generator's bots (src/load: they
 // answer NACK and PLI like a sender, and count reception like an RFC 3550 receiver); the worker
-// process is frozen (SIGSTOP) long enough for its sockets to overflow, then resumed: within a
-// few seconds every stream is received without loss again, and no forwarded stream jumps.
+// process is starved of CPU (SIGSTOP / SIGCONT, 2 ms of every 100) long enough for its sockets to
+// overflow, then runs freely: within a few seconds every stream is received without loss again,
+// and no forwarded stream jumps (RFC 3550 restart: a jump > 3000, or old packets in a row).
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { LoadRunner, type Snapshot, summarize } from '../../src/load/index.js';
@@ -77,7 +78,7 @@ test('after the worker was starved of CPU for 12 s, forwarding returns to no los
     }
     await sleep(1000);
 
-    const frozenAt = await runner.snapshot();
+    const overloadedAt = await runner.snapshot();
     const overloadUntil = Date.now() + OVERLOAD_MS;
     try {
       while (Date.now() < overloadUntil) {
@@ -90,9 +91,9 @@ test('after the worker was starved of CPU for 12 s, forwarding returns to no los
       process.kill(pid, 'SIGCONT');
     }
     const resumed = await runner.snapshot();
-    const during = summarize(frozenAt, resumed, runner.publishersByRoom).overall;
+    const during = summarize(overloadedAt, resumed, runner.publishersByRoom).overall;
     t.diagnostic(
-      `overloaded: ${JSON.stringify(totals(frozenAt, resumed))}, delivered ${during.deliveredPercent} %`,
+      `overloaded: ${JSON.stringify(totals(overloadedAt, resumed))}, delivered ${during.deliveredPercent} %`,
     );
 
     // Within 15 s, a 3 s window where every stream (audio and video of the 3 others) flows
@@ -110,7 +111,7 @@ test('after the worker was starved of CPU for 12 s, forwarding returns to no los
     }
     t.diagnostic(`windows after the overload: ${windows.join(' ')}`);
     assert.ok(clean, `no loss-free window within 15 s of the resume: ${windows.join(' ')}`);
-    const report = summarize(frozenAt, clean.last, runner.publishersByRoom);
+    const report = summarize(overloadedAt, clean.last, runner.publishersByRoom);
     t.diagnostic(JSON.stringify(report.overall));
     assert.equal(report.overall.sequenceJumps, 0, 'forwarded streams never jumped');
   } finally {
