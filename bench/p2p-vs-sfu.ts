@@ -239,6 +239,7 @@ function svgChart(rows: Row[]): string {
   const y = (v: number) => margin.top + plotH - (v / top) * plotH;
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+    '<title>Uplink and downlink bitrate per participant against the number of participants, P2P mesh and SFU</title>',
     `<rect width="${width}" height="${height}" fill="white"/>`,
     `<text x="${margin.left}" y="22" font-size="14" font-weight="bold">Bitrate per participant (kbit/s), P2P mesh vs SFU</text>`,
   ];
