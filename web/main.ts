@@ -338,6 +338,8 @@ async function join(): Promise<void> {
     if (localStream) options.stream = localStream;
     // Test-only: keep ICE on loopback when the machine has other interfaces.
     if (params.get('iceFilter') === 'loopback') options.candidateFilter = loopbackCandidatesOnly;
+    // ?autoSubscribe=0: receive nobody until `window.tureen.room.subscribe(peerId)`.
+    if (params.get('autoSubscribe') === '0') options.autoSubscribe = false;
     room = await Room.connect(signalingUrl(), token, options);
   } catch (err) {
     showError(`Could not join: ${(err as Error).message}`);

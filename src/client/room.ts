@@ -32,6 +32,11 @@ export interface RoomOptions {
   disconnectedRestartMs?: number;
   /** Restart ICE when a negotiated connection has not connected after this long. Default 8000 ms. */
   connectTimeoutMs?: number;
+  /**
+   * Receive everyone's media as they join (default true). With false nobody is received until
+   * `subscribe(peerId)`; see `subscribe` for what that means in SFU and P2P rooms.
+   */
+  autoSubscribe?: boolean;
   signaling?: SignalingClientOptions;
 }
 
@@ -108,6 +113,8 @@ export interface RoomEvents {
   connectionQuality: { participant: Participant; quality: ConnectionQuality };
   /** SFU rooms: the simulcast layers the server now forwards of `peerId`'s video (null: none). */
   layersChanged: { peerId: string; spatialLayer: number | null; temporalLayer: number | null };
+  /** `subscribe` or `unsubscribe` changed whether `peerId`'s media is received. */
+  subscriptionChanged: { peerId: string; subscribed: boolean };
   /** Something failed in the background (e.g. an SFU request); the room carries on. */
   error: unknown;
   closed: { reason: RoomCloseReason };
@@ -157,6 +164,8 @@ export class Room extends Emitter<RoomEvents> {
   readonly #configuration: RTCConfiguration;
   readonly #participants = new Map<string, Participant>();
   readonly #muted: Record<MediaKind, boolean> = { audio: false, video: false };
+  /** Explicit `subscribe`/`unsubscribe` choices; other peers follow `autoSubscribe`. */
+  readonly #subscriptions = new Map<string, boolean>();
   #localPeerId: string;
   #sessionId: string;
   #mesh: P2PMesh | null = null;
@@ -414,6 +423,39 @@ export class Room extends Emitter<RoomEvents> {
     await this.#sfu?.setPreferredVideoSize(peerId, height);
   }
 
+  /** Whether `peerId`'s media is received (its last `subscribe`/`unsubscribe`, else `autoSubscribe`). */
+  isSubscribed(peerId: string): boolean {
+    return this.#subscriptions.get(peerId) ?? this.#options.autoSubscribe ?? true;
+  }
+
+  /**
+   * Receive `peerId`'s media. SFU rooms: its consumers are resumed on the server and here, so the
+   * SFU forwards it again. P2P rooms: its tracks are enabled again (they were only disabled; the
+   * media kept flowing on the link). Remembered across mode switches and for peers not yet joined.
+   */
+  async subscribe(peerId: string): Promise<void> {
+    await this.#setSubscribed(peerId, true);
+  }
+
+  /**
+   * Stop receiving `peerId`'s media. SFU rooms: its consumers are paused on the server, so no
+   * media of it flows from the SFU; its tracks stay in `participant.stream` but are disabled
+   * (no frames). P2P rooms: its tracks are only disabled (black video, silence) — the remote
+   * keeps sending on the link.
+   */
+  async unsubscribe(peerId: string): Promise<void> {
+    await this.#setSubscribed(peerId, false);
+  }
+
+  async #setSubscribed(peerId: string, subscribed: boolean): Promise<void> {
+    const changed = this.isSubscribed(peerId) !== subscribed;
+    this.#subscriptions.set(peerId, subscribed);
+    if (!changed) return;
+    for (const { track } of this.#remoteTracks.get(peerId) ?? []) track.enabled = subscribed;
+    this.emit('subscriptionChanged', { peerId, subscribed });
+    await this.#sfu?.setSubscribed(peerId, subscribed);
+  }
+
   /** Restarts ICE on every connection (e.g. after the device changed networks). */
   restartIce(): void {
     this.#sfu?.restartIce();
@@ -484,6 +526,7 @@ export class Room extends Emitter<RoomEvents> {
         participant.muted = { ...participant.muted, [kind]: paused };
         this.emit('participantMuteChanged', participant);
       },
+      isSubscribed: (peerId) => this.isSubscribed(peerId),
       onConnectionState: (state) => {
         // Every participant's media comes over the one receive transport.
         for (const participant of this.#participants.values()) {
@@ -612,6 +655,7 @@ export class Room extends Emitter<RoomEvents> {
       list.push(known);
     } else {
       list.push({ track, streamId, source });
+      track.enabled = this.isSubscribed(peerId);
       track.addEventListener(
         'ended',
         () => {

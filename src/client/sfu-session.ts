@@ -44,6 +44,8 @@ export interface SfuSessionOptions {
   onLayersChanged?(peerId: string, spatialLayer: number | null, temporalLayer: number | null): void;
   /** A remote producer was paused or resumed (`paused`), as muting does. */
   onRemotePaused(peerId: string, kind: MediaKind, paused: boolean): void;
+  /** Whether to receive `peerId`'s media; consumers of others are set up but stay paused. */
+  isSubscribed(peerId: string): boolean;
   onConnectionState(state: RTCPeerConnectionState): void;
   onActiveSpeaker?(peerId: string): void;
   onError(err: unknown): void;
@@ -438,8 +440,11 @@ export class SfuSession {
     const transport = this.recvTransport;
     if (transport === null) return;
     if (this.#consumers.has(data.id)) {
-      // Announced again after a reconnect: it may have missed its resume.
-      await this.#opts.signaling.request('resumeConsumer', { consumerId: data.id });
+      // Announced again after a reconnect: it may have missed its resume (or pause).
+      const subscribed = this.#opts.isSubscribed(data.peerId);
+      await this.#opts.signaling.request(subscribed ? 'resumeConsumer' : 'pauseConsumer', {
+        consumerId: data.id,
+      });
       return;
     }
     const consumer = await transport.consume({
@@ -460,7 +465,30 @@ export class SfuSession {
     });
     this.#opts.onTrack(data.peerId, consumer.track, source);
     if (data.producerPaused) this.#opts.onRemotePaused(data.peerId, data.kind, true);
-    await this.#opts.signaling.request('resumeConsumer', { consumerId: consumer.id });
+    // The server created it paused: resume it only for a peer we subscribe to.
+    if (this.#opts.isSubscribed(data.peerId)) {
+      await this.#opts.signaling.request('resumeConsumer', { consumerId: consumer.id });
+    } else {
+      consumer.pause();
+    }
+  }
+
+  /**
+   * Starts or stops receiving `peerId`'s media: pauses or resumes its consumers on the server
+   * (so the SFU stops or starts forwarding) and here (the tracks are disabled while paused).
+   * Consumers set up later follow `isSubscribed`.
+   */
+  setSubscribed(peerId: string, subscribed: boolean): Promise<void> {
+    return this.#enqueueRecv(async () => {
+      for (const { consumer, peerId: owner } of this.#consumers.values()) {
+        if (owner !== peerId || consumer.closed) continue;
+        if (subscribed) consumer.resume();
+        else consumer.pause();
+        await this.#opts.signaling.request(subscribed ? 'resumeConsumer' : 'pauseConsumer', {
+          consumerId: consumer.id,
+        });
+      }
+    });
   }
 
   async #consumeData(data: NewDataConsumerData): Promise<void> {

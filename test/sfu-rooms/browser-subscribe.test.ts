@@ -1,0 +1,152 @@
+// Selective subscription through the SFU: two headless Chromium pages (the web app) in one SFU
+// room; page B joins with `?autoSubscribe=0`, so the SFU keeps its consumers of A paused and no
+// media of A reaches B until B calls `room.subscribe(A)`; after `room.unsubscribe(A)` it stops.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { Browser, Page } from 'playwright-core';
+import type { ConnectionStats } from '../../src/client/index.js';
+import { startTureen, type TureenServer } from '../../src/server/index.js';
+import {
+  ensureWebBuild,
+  launchBrowser,
+  localPeerId,
+  openRoomPage,
+  readStats,
+  rerunInLoopbackNamespace,
+  sleep,
+  waitFor,
+  webRoot,
+} from '../e2e/helpers.js';
+
+const ROOM = 'sfu-subscribe';
+
+/** Like openRoomPage, with the web app's `?autoSubscribe=0`. */
+async function openUnsubscribedPage(browser: Browser, httpUrl: string, name: string): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 960, height: 600 } });
+  const page = await context.newPage();
+  page.on('pageerror', (err) => console.error(`[${name}] page error:`, err));
+  const query = new URLSearchParams({ room: ROOM, name, iceFilter: 'loopback', autoSubscribe: '0' });
+  await page.goto(`${httpUrl}/?${query}`);
+  await page.click('#join-button');
+  await page.waitForSelector('#call:not([hidden])', { timeout: 15_000 });
+  return page;
+}
+
+async function statsOf(page: Page, peerId: string): Promise<ConnectionStats | undefined> {
+  return (await readStats(page)).find((s) => s.peerId === peerId);
+}
+
+if (!rerunInLoopbackNamespace(fileURLToPath(import.meta.url), 110_000)) {
+  let server: TureenServer;
+  let browser: Browser;
+  let pageA: Page;
+  let pageB: Page;
+  let idA = '';
+  let idB = '';
+
+  before(async () => {
+    await ensureWebBuild();
+    server = await startTureen({
+      host: '127.0.0.1',
+      httpPort: 0,
+      turnPort: 0,
+      webRoot,
+      logLevel: 'warn',
+      roomMode: 'sfu',
+      sfuWorkers: 1,
+      rtcMinPort: 44000,
+      rtcMaxPort: 44499,
+    });
+    browser = await launchBrowser();
+    pageA = await openRoomPage(browser, server.httpUrl, { room: ROOM, name: 'a' });
+    pageB = await openUnsubscribedPage(browser, server.httpUrl, 'b');
+    idA = await localPeerId(pageA);
+    idB = await localPeerId(pageB);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  /** B's consumers of A on the server. */
+  const consumersOfA = () =>
+    [...(server.sfu!.rooms.room(ROOM)?.peers.get(idB)?.consumers.values() ?? [])].filter(
+      (c) => c.appData.peerId === idA,
+    );
+
+  test('with autoSubscribe off, B receives nothing from A until subscribe(A)', {
+    timeout: 60_000,
+  }, async (t) => {
+    // A's audio and video are consumed for B, but stay paused on the server.
+    await waitFor('B consuming A audio and video', () => (consumersOfA().length === 2 ? true : undefined), {
+      timeoutMs: 30_000,
+    });
+    // Meanwhile A receives B (A subscribes automatically): the room's media works.
+    await waitFor(
+      'A decoding B',
+      async () => ((await statsOf(pageA, idB))?.video.framesDecoded ?? 0) > 0 || undefined,
+      { timeoutMs: 30_000 },
+    );
+    // B has set up its consumers (A's tracks are in the participant's stream, disabled)...
+    await waitFor(
+      "A's tracks on page B",
+      () =>
+        pageB.evaluate((id) => {
+          const tracks = window.tureen.room!.participants.get(id)?.stream.getTracks() ?? [];
+          return tracks.length === 2 && tracks.every((track) => !track.enabled);
+        }, idA) || undefined,
+      { timeoutMs: 30_000 },
+    );
+    // ...and, given time for media to arrive, still receives nothing.
+    await sleep(2000);
+    assert.equal(await pageB.evaluate((id) => window.tureen.room!.isSubscribed(id), idA), false);
+    assert.ok(
+      consumersOfA().every((c) => c.paused),
+      'B consumers of A are paused',
+    );
+    const unsubscribed = await statsOf(pageB, idA);
+    t.diagnostic(
+      `before subscribe: ${unsubscribed?.bytesReceived ?? 0} bytes, ${unsubscribed?.video.framesDecoded ?? 0} frames`,
+    );
+    assert.equal(unsubscribed?.video.framesDecoded ?? 0, 0);
+    assert.equal(unsubscribed?.bytesReceived ?? 0, 0);
+
+    await pageB.evaluate((id) => window.tureen.room!.subscribe(id), idA);
+    assert.equal(await pageB.evaluate((id) => window.tureen.room!.isSubscribed(id), idA), true);
+    assert.ok(
+      consumersOfA().every((c) => !c.paused),
+      'B consumers of A are resumed',
+    );
+    const decoding = await waitFor(
+      'B decoding A after subscribe',
+      async () => {
+        const s = await statsOf(pageB, idA);
+        return s && s.video.framesDecoded >= 10 ? s : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 500 },
+    );
+    t.diagnostic(`after subscribe: ${decoding.video.framesDecoded} frames, ${decoding.bytesReceived} bytes`);
+  });
+
+  test('after unsubscribe(A) the bytes B receives from A stop growing', { timeout: 30_000 }, async (t) => {
+    await pageB.evaluate((id) => window.tureen.room!.unsubscribe(id), idA);
+    assert.ok(
+      consumersOfA().every((c) => c.paused),
+      'B consumers of A are paused again',
+    );
+    // Packets already on their way may still land; then nothing more.
+    await sleep(1500);
+    const first = (await statsOf(pageB, idA))!;
+    await sleep(3000);
+    const second = (await statsOf(pageB, idA))!;
+    const grown = second.bytesReceived - first.bytesReceived;
+    t.diagnostic(
+      `over 3 s unsubscribed: ${grown} bytes, ${second.video.framesDecoded - first.video.framesDecoded} frames`,
+    );
+    // One stray packet at most (a subscribed video stream brings hundreds of KB over 3 s).
+    assert.ok(grown <= 1500, `B still received ${grown} bytes from A`);
+    assert.equal(second.video.framesDecoded, first.video.framesDecoded);
+  });
+}
