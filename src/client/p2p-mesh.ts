@@ -10,6 +10,8 @@ export interface P2PMeshOptions {
   candidateFilter: CandidateFilter | undefined;
   disconnectedRestartMs: number;
   connectTimeoutMs: number;
+  /** Whether we want `peerId`'s media; if not, the link asks it to stop sending. */
+  isSubscribed(peerId: string): boolean;
   sendSignal(to: string, signal: SignalPayload): Promise<void>;
   onControl(peerId: string, message: ControlMessage): void;
   onTrack(peerId: string, track: MediaStreamTrack, streamId: string | undefined): void;
@@ -60,6 +62,7 @@ export class P2PMesh {
     link.setLocalStream(this.#localStream);
     link.setScreenStream(this.#screenStream);
     for (const message of this.#control.values()) link.sendControl(message);
+    if (!options.isSubscribed(peerId)) link.sendControl({ type: 'subscribe', subscribed: false });
     return link;
   }
 
@@ -90,6 +93,11 @@ export class P2PMesh {
   broadcastControl(message: ControlMessage): void {
     this.#control.set(message.type, message);
     for (const link of this.#links.values()) link.sendControl(message);
+  }
+
+  /** Asks `peerId` to stop (or resume) sending us its media. */
+  setSubscribed(peerId: string, subscribed: boolean): void {
+    this.#links.get(peerId)?.sendControl({ type: 'subscribe', subscribed });
   }
 
   /** Sends a chat message (JSON text) to every peer; links still connecting send it once open. */

@@ -28,12 +28,13 @@ export interface PeerLinkOptions {
 }
 
 /**
- * Peer-to-peer state that needs no server: what the sender muted, and which of its streams is
- * a screen share (null: none).
+ * Peer-to-peer state that needs no server: what the sender muted, which of its streams is a
+ * screen share (null: none), and whether it wants our media at all ('subscribe').
  */
 export type ControlMessage =
   | { type: 'mute'; audio: boolean; video: boolean }
-  | { type: 'screen'; streamId: string | null };
+  | { type: 'screen'; streamId: string | null }
+  | { type: 'subscribe'; subscribed: boolean };
 
 /** Longest chat message (JSON) a link sends or accepts. */
 export const MAX_CHAT_BYTES = 64 * 1024;
@@ -56,6 +57,9 @@ function parseControl(data: unknown): ControlMessage | undefined {
       (message.streamId === null || (typeof message.streamId === 'string' && message.streamId.length <= 256))
     ) {
       return { type: 'screen', streamId: message.streamId };
+    }
+    if (message?.type === 'subscribe' && typeof message.subscribed === 'boolean') {
+      return { type: 'subscribe', subscribed: message.subscribed };
     }
   } catch {
     // Not ours; ignore.
@@ -106,6 +110,8 @@ export class PeerLink {
   #consecutiveIceRestarts = 0;
   #iceRestarts = 0;
   #closed = false;
+  /** The remote wants our media (its 'subscribe' control message); false: our senders are inactive. */
+  #remoteSubscribed = true;
 
   constructor(options: PeerLinkOptions) {
     this.peerId = options.peerId;
@@ -115,6 +121,10 @@ export class PeerLink {
     this.pc.onicecandidate = ({ candidate }) => this.#onLocalCandidate(candidate);
     this.pc.ontrack = ({ track, streams }) => options.onTrack(track, streams[0]?.id);
     this.pc.onconnectionstatechange = () => this.#onConnectionState();
+    // Senders added meanwhile have their encodings once negotiated.
+    this.pc.addEventListener('signalingstatechange', () => {
+      if (this.pc.signalingState === 'stable' && !this.#remoteSubscribed) this.#applySending();
+    });
     // The non-initiator adds nothing (tracks, control channel) until the first offer arrives.
     this.#waitingForFirstOffer = !options.initiator;
     if (this.#waitingForFirstOffer) {
@@ -229,6 +239,24 @@ export class PeerLink {
     for (const sender of freed) this.pc.removeTrack(sender);
   }
 
+  /**
+   * Turns every sender's encodings on or off as the remote asked: inactive encodings send no
+   * RTP (the tracks stay attached, so resuming needs no renegotiation).
+   */
+  #applySending(): void {
+    const active = this.#remoteSubscribed;
+    const senders = [...this.#senders.values(), ...(this.#screenSender ? [this.#screenSender] : [])];
+    for (const sender of senders) {
+      const parameters = sender.getParameters();
+      if (parameters.encodings.length === 0 || parameters.encodings.every((e) => e.active === active))
+        continue;
+      for (const encoding of parameters.encodings) encoding.active = active;
+      sender.setParameters(parameters).catch((err) => {
+        if (!this.#closed) console.warn(`tureen: pausing media to ${this.peerId} failed`, err);
+      });
+    }
+  }
+
   #syncScreen(): void {
     const track = this.#screenStream?.getVideoTracks()[0] ?? null;
     if (this.#screenSender && track) {
@@ -259,7 +287,12 @@ export class PeerLink {
     };
     channel.onmessage = ({ data }) => {
       const message = parseControl(data);
-      if (message) this.#options.onControl(message);
+      if (message?.type === 'subscribe') {
+        this.#remoteSubscribed = message.subscribed;
+        this.#applySending();
+      } else if (message) {
+        this.#options.onControl(message);
+      }
     };
     this.#control = channel;
     const chat = this.pc.createDataChannel('tureen-chat', { negotiated: true, id: 1 });

@@ -453,6 +453,7 @@ export class Room extends Emitter<RoomEvents> {
     if (!changed) return;
     for (const { track } of this.#remoteTracks.get(peerId) ?? []) track.enabled = subscribed;
     this.emit('subscriptionChanged', { peerId, subscribed });
+    this.#mesh?.setSubscribed(peerId, subscribed);
     await this.#sfu?.setSubscribed(peerId, subscribed);
   }
 
@@ -474,6 +475,7 @@ export class Room extends Emitter<RoomEvents> {
       candidateFilter: this.#options.candidateFilter,
       disconnectedRestartMs: this.#options.disconnectedRestartMs ?? 3000,
       connectTimeoutMs: this.#options.connectTimeoutMs ?? 8000,
+      isSubscribed: (peerId) => this.isSubscribed(peerId),
       sendSignal: async (to, signal) => {
         await this.#signaling.request('signal', { to, ...signal });
       },
@@ -489,6 +491,7 @@ export class Room extends Emitter<RoomEvents> {
           this.#updateRemoteStreams(participant);
           return;
         }
+        if (message.type !== 'mute') return;
         if (participant.muted.audio === message.audio && participant.muted.video === message.video) return;
         participant.muted = { audio: message.audio, video: message.video };
         this.emit('participantMuteChanged', participant);

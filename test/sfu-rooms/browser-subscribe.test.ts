@@ -1,6 +1,7 @@
-// Selective subscription through the SFU: two headless Chromium pages (the web app) in one SFU
-// room; page B joins with `?autoSubscribe=0`, so the SFU keeps its consumers of A paused and no
-// media of A reaches B until B calls `room.subscribe(A)`; after `room.unsubscribe(A)` it stops.
+// Selective subscription: two headless Chromium pages (the web app) in one room; page B joins
+// with `?autoSubscribe=0`. In an SFU room the SFU keeps B's consumers of A paused, so no media of
+// A reaches B until B calls `room.subscribe(A)`; after `room.unsubscribe(A)` it stops. In a P2P
+// room B asks A over the link's control channel to deactivate its senders.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -22,11 +23,16 @@ import {
 const ROOM = 'sfu-subscribe';
 
 /** Like openRoomPage, with the web app's `?autoSubscribe=0`. */
-async function openUnsubscribedPage(browser: Browser, httpUrl: string, name: string): Promise<Page> {
+async function openUnsubscribedPage(
+  browser: Browser,
+  httpUrl: string,
+  name: string,
+  room = ROOM,
+): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 960, height: 600 } });
   const page = await context.newPage();
   page.on('pageerror', (err) => console.error(`[${name}] page error:`, err));
-  const query = new URLSearchParams({ room: ROOM, name, iceFilter: 'loopback', autoSubscribe: '0' });
+  const query = new URLSearchParams({ room, name, iceFilter: 'loopback', autoSubscribe: '0' });
   await page.goto(`${httpUrl}/?${query}`);
   await page.click('#join-button');
   await page.waitForSelector('#call:not([hidden])', { timeout: 15_000 });
@@ -148,5 +154,60 @@ if (!rerunInLoopbackNamespace(fileURLToPath(import.meta.url), 110_000)) {
     // One stray packet at most (a subscribed video stream brings hundreds of KB over 3 s).
     assert.ok(grown <= 1500, `B still received ${grown} bytes from A`);
     assert.equal(second.video.framesDecoded, first.video.framesDecoded);
+  });
+
+  test('P2P: B asks A to stop sending until subscribe(A), and again after unsubscribe(A)', {
+    timeout: 90_000,
+  }, async (t) => {
+    const p2pServer = await startTureen({
+      host: '127.0.0.1',
+      httpPort: 0,
+      turnPort: 0,
+      webRoot,
+      logLevel: 'warn',
+      roomMode: 'p2p',
+    });
+    t.after(() => p2pServer.close());
+    const room = 'p2p-subscribe';
+    const a = await openRoomPage(browser, p2pServer.httpUrl, { room, name: 'pa' });
+    const b = await openUnsubscribedPage(browser, p2pServer.httpUrl, 'pb', room);
+    const [pa, pb] = [await localPeerId(a), await localPeerId(b)];
+    // The link works (A decodes B), and B's tracks of A arrived, disabled.
+    await waitFor(
+      'A decoding B over P2P',
+      async () => ((await statsOf(a, pb))?.video.framesDecoded ?? 0) > 0 || undefined,
+      {
+        timeoutMs: 30_000,
+      },
+    );
+    /** Bytes B receives from A over `ms`, after `settleMs` for packets already on their way. */
+    const bytesOver = async (ms: number, settleMs = 1500) => {
+      await sleep(settleMs);
+      const first = (await statsOf(b, pa))?.bytesReceived ?? 0;
+      await sleep(ms);
+      return ((await statsOf(b, pa))?.bytesReceived ?? 0) - first;
+    };
+    const idle = await bytesOver(3000);
+    t.diagnostic(`P2P before subscribe: ${idle} bytes in 3 s`);
+    assert.ok(idle <= 1500, `B received ${idle} bytes from A while not subscribed`);
+
+    await b.evaluate((id) => window.tureen.room!.subscribe(id), pa);
+    const start = (await statsOf(b, pa))?.video.framesDecoded ?? 0;
+    const decoding = await waitFor(
+      'B decoding A over P2P after subscribe',
+      async () => {
+        const s = await statsOf(b, pa);
+        return s && s.video.framesDecoded - start >= 10 ? s : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 500 },
+    );
+    t.diagnostic(`P2P after subscribe: ${decoding.video.framesDecoded - start} frames`);
+
+    await b.evaluate((id) => window.tureen.room!.unsubscribe(id), pa);
+    const stopped = await bytesOver(3000);
+    t.diagnostic(`P2P after unsubscribe: ${stopped} bytes in 3 s`);
+    assert.ok(stopped <= 1500, `B still received ${stopped} bytes from A after unsubscribe`);
+    await a.context().close();
+    await b.context().close();
   });
 }
