@@ -430,8 +430,8 @@ export class Room extends Emitter<RoomEvents> {
 
   /**
    * Receive `peerId`'s media. SFU rooms: its consumers are resumed on the server and here, so the
-   * SFU forwards it again. P2P rooms: its tracks are enabled again (they were only disabled; the
-   * media kept flowing on the link). Remembered across mode switches and for peers not yet joined.
+   * SFU forwards it again. P2P rooms: its tracks are enabled again and the remote is asked (on the
+   * control channel) to send again. Remembered across mode switches and for peers not yet joined.
    */
   async subscribe(peerId: string): Promise<void> {
     await this.#setSubscribed(peerId, true);
@@ -440,8 +440,8 @@ export class Room extends Emitter<RoomEvents> {
   /**
    * Stop receiving `peerId`'s media. SFU rooms: its consumers are paused on the server, so no
    * media of it flows from the SFU; its tracks stay in `participant.stream` but are disabled
-   * (no frames). P2P rooms: its tracks are only disabled (black video, silence) — the remote
-   * keeps sending on the link.
+   * (no frames). P2P rooms: its tracks are disabled and the remote is asked (on the control
+   * channel) to set its senders' encodings inactive, so no RTP of it flows on the link.
    */
   async unsubscribe(peerId: string): Promise<void> {
     await this.#setSubscribed(peerId, false);
