@@ -12,7 +12,10 @@
  *   npx tsx bench/sfu-fanout.ts [consumers...]     (default 50 100 200)
  *   npx tsx bench/sfu-fanout.ts --floor [sockets]  the same sends without the SFU: a bare loop of
  *                                                  dgram sends (and SRTP protect + send) in this process
- * Environment: BENCH_CLIENT_PROCESSES (load-generator processes, default 2), BENCH_MEASURE_MS
+ * Environment: BENCH_READERS (consumer clients that read and count what they receive, default
+ * all; the others are kernel-counted, see bench/lib/sfu-clients.ts: the loss, latency and sequence
+ * figures then come from the readers, the delivered share from all), BENCH_CLIENT_PROCESSES
+ * (load-generator processes, default 2), BENCH_MEASURE_MS
  * (default 8000), BENCH_PROFILE_DIR (write a CPU profile of the worker there; see
  * bench/lib/profiled-worker.ts and bench/lib/cpuprofile-top.ts).
  */
@@ -29,6 +32,7 @@ import {
   BENCH_MEDIA_CODECS,
   ClientPool,
   cpuMs,
+  kernelRtpArrivals,
   latencyPercentile,
   producerRtpParameters,
   rssKb,
@@ -44,6 +48,8 @@ const WARMUP_MS = 2000;
 const MEASURE_MS = Number(process.env.BENCH_MEASURE_MS) || 8000;
 const CLIENT_PROCESSES = Number(process.env.BENCH_CLIENT_PROCESSES) || 2;
 const PRODUCER_SSRC = 0x11223344;
+const READERS =
+  process.env.BENCH_READERS === undefined ? Number.POSITIVE_INFINITY : Number(process.env.BENCH_READERS);
 
 const args = process.argv.slice(2);
 const counts = args.map(Number).filter((n) => n > 0);
@@ -95,7 +101,7 @@ async function run(
   for (let i = 0; i < consumers; i++) {
     const transport = await router.createWebRtcTransport({ listenInfos });
     transports.push(transport);
-    await pool.connect(transport);
+    await pool.connect(transport, undefined, { countInKernel: i >= READERS });
     await transport.consume({ producerId: producer.id, rtpCapabilities: router.rtpCapabilities });
   }
   const setupMs = Date.now() - setupStart;
@@ -117,7 +123,9 @@ async function run(
   await pool.stop();
 
   const sent = sentBetween(s0, s1, PRODUCER_SSRC);
-  const forwarded = s1.received - s0.received;
+  const read = s1.received - s0.received;
+  const kernelCounted = kernelRtpArrivals(s0, s1, seconds, 1);
+  const forwarded = read + kernelCounted;
   const expected = sent * consumers;
   const cpuUsed = cpu1 - cpu0;
   const result = {
@@ -125,10 +133,13 @@ async function run(
     producerPacketsPerSecond: Math.round(sent / seconds),
     forwardedPerSecond: Math.round(forwarded / seconds),
     // From the consumers' sequence numbers (no skew between the snapshots of processes).
+    readers: Math.min(consumers, READERS),
+    // From the reading consumers' sequence numbers (no skew between the snapshots of processes).
     deliveredPercent:
-      s1.expected > s0.expected ? Math.round((forwarded / (s1.expected - s0.expected)) * 1000) / 10 : 0,
-    // Whole machine: datagrams the kernel dropped for full receive buffers (ours and others').
-    udpRcvbufErrors: drops1 - drops0,
+      s1.expected > s0.expected ? Math.round((read / (s1.expected - s0.expected)) * 1000) / 10 : 0,
+    // Whole machine: datagrams the kernel dropped for full receive buffers, those of the
+    // kernel-counted clients (RTCP included) taken out.
+    udpRcvbufErrors: Math.max(0, drops1 - drops0 - (s1.kernelArrivals - s0.kernelArrivals)),
     receivedOfSentPercent: expected > 0 ? Math.round((forwarded / expected) * 1000) / 10 : 0,
     workerCpuPercent: Math.round((cpuUsed / 1000 / seconds) * 1000) / 10,
     cpuMicrosPerForwarded: forwarded > 0 ? Math.round(((cpuUsed * 1000) / forwarded) * 100) / 100 : 0,

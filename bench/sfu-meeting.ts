@@ -14,7 +14,10 @@
  * A step is over capacity when more than 0.5 % of the packets are missing from the consumers'
  * sequence numbers, or fewer than 99.5 % of what the producers sent in the window arrived (the
  * SFU falling behind: with 2 MB socket buffers packets queue and arrive late before they are lost).
- * Environment: BENCH_CLIENT_PROCESSES (default 2), BENCH_MEASURE_MS (per step, default 8000).
+ * Environment: BENCH_READERS (participants per room whose receive side reads and counts what it
+ * gets, default all 7; the others' are kernel-counted, see bench/lib/sfu-clients.ts: loss and
+ * latency then come from the readers, the received share from all), BENCH_CLIENT_PROCESSES
+ * (default 2), BENCH_MEASURE_MS (per step, default 8000).
  */
 import * as sfu from '../src/sfu/index.js';
 import type { Producer, Router, WebRtcTransport, Worker } from '../src/sfu/public-types.js';
@@ -23,6 +26,7 @@ import {
   ClientPool,
   type ClientSnapshot,
   cpuMs,
+  kernelRtpArrivals,
   latencyPercentile,
   type PooledClient,
   producerRtpParameters,
@@ -38,6 +42,7 @@ const MAX_LOSS = 0.005;
 const WARMUP_MS = 2000;
 const MEASURE_MS = Number(process.env.BENCH_MEASURE_MS) || 8000;
 const CLIENT_PROCESSES = Number(process.env.BENCH_CLIENT_PROCESSES) || 2;
+const READERS = Math.min(PARTICIPANTS, Number(process.env.BENCH_READERS ?? PARTICIPANTS));
 
 const [maxRoomsArg, ...workerArgs] = process.argv.slice(2).map(Number);
 const maxRooms = maxRoomsArg || 12;
@@ -85,7 +90,7 @@ async function addRoom(router: Router, pool: ClientPool): Promise<Room> {
     const transport = await router.createWebRtcTransport({ listenInfos });
     room.transports.push(transport);
     // The participant's receive side lives in the same process as its send side.
-    await pool.connect(transport, senders[p]!.process);
+    await pool.connect(transport, senders[p]!.process, { countInKernel: p >= READERS });
     for (let q = 0; q < PARTICIPANTS; q++) {
       if (q === p) continue;
       for (const producer of producers[q]!)
@@ -103,14 +108,20 @@ function expectedBetween(rooms: Room[], s0: ClientSnapshot, s1: ClientSnapshot):
   return expected;
 }
 
-async function run(workerCount: number): Promise<{ rooms: number; cpuPercent: number }> {
+interface Capacity {
+  rooms: number;
+  cpuPercent: number;
+  forwardedPerSecond: number;
+}
+
+async function run(workerCount: number): Promise<Capacity> {
   const workers: Worker[] = [];
   for (let i = 0; i < workerCount; i++)
     workers.push(await sfu.createWorker({ logLevel: 'warn', rtcMinPort: 20000, rtcMaxPort: 59999 }));
   const pool = await ClientPool.create(CLIENT_PROCESSES);
   await pool.start();
   const rooms: Room[] = [];
-  let best = { rooms: 0, cpuPercent: 0 };
+  let best: Capacity = { rooms: 0, cpuPercent: 0, forwardedPerSecond: 0 };
   const cpu = () => workers.reduce((sum, w) => sum + cpuMs(w.pid), 0);
   try {
     while (rooms.length < maxRooms) {
@@ -131,11 +142,12 @@ async function run(workerCount: number): Promise<{ rooms: number; cpuPercent: nu
       const perWorker1 = workers.map((w) => cpuMs(w.pid));
       const drops1 = udpReceiveBufferErrors();
       const seconds = (performance.now() - t0) / 1000;
-      const forwarded = s1.received - s0.received;
-      // Loss from the consumers' sequence numbers (same process, same instant as their counts);
-      // streams the SFU forwarded nothing of at all show in `expected` from the senders' counts.
+      const read = s1.received - s0.received;
+      const forwarded = read + kernelRtpArrivals(s0, s1, seconds, 2 * (PARTICIPANTS - 1));
+      // Loss from the reading consumers' sequence numbers (same process, same instant as their
+      // counts); streams the SFU forwarded nothing of at all show in `expected` from the senders' counts.
       const expected = s1.expected - s0.expected;
-      const loss = expected > 0 ? Math.max(0, 1 - forwarded / expected) : 1;
+      const loss = expected > 0 ? Math.max(0, 1 - read / expected) : 1;
       const sentTimesConsumers = expectedBetween(rooms, s0, s1);
       const cpuUsed = cpu1 - cpu0;
       const step = {
@@ -144,7 +156,7 @@ async function run(workerCount: number): Promise<{ rooms: number; cpuPercent: nu
         forwardedPerSecond: Math.round(forwarded / seconds),
         deliveredPercent: Math.round((1 - loss) * 1000) / 10,
         // Received against what the producers sent meanwhile (includes the skew of snapshots).
-        udpRcvbufErrors: drops1 - drops0,
+        udpRcvbufErrors: Math.max(0, drops1 - drops0 - (s1.kernelArrivals - s0.kernelArrivals)),
         receivedOfSentPercent: Math.round((forwarded / sentTimesConsumers) * 1000) / 10,
         workerCpuPercent: Math.round((cpuUsed / 1000 / seconds) * 1000) / 10,
         perWorkerCpuPercent: perWorker1.map(
@@ -160,7 +172,11 @@ async function run(workerCount: number): Promise<{ rooms: number; cpuPercent: nu
       // Over capacity: holes in the sequence numbers, or the SFU falling behind what was sent
       // (packets queued in socket buffers arrive late rather than never).
       if (loss > MAX_LOSS || forwarded < sentTimesConsumers * (1 - MAX_LOSS)) break;
-      best = { rooms: rooms.length, cpuPercent: step.workerCpuPercent };
+      best = {
+        rooms: rooms.length,
+        cpuPercent: step.workerCpuPercent,
+        forwardedPerSecond: step.forwardedPerSecond,
+      };
     }
   } finally {
     await pool.stop();
@@ -176,7 +192,7 @@ console.log(
     `${PARTICIPANTS * (PARTICIPANTS - 1) * (AUDIO.packetsPerSecond + VIDEO.packetsPerSecond)} forwarded packets/s a room; ` +
     `${CLIENT_PROCESSES} load-generator processes; measuring ${MEASURE_MS} ms per step`,
 );
-const results = new Map<number, { rooms: number; cpuPercent: number }>();
+const results = new Map<number, Capacity>();
 for (const n of workerCounts) {
   const best = await run(n);
   results.set(n, best);
@@ -185,10 +201,17 @@ for (const n of workerCounts) {
       workers: n,
       roomsUnderHalfPercentLoss: best.rooms,
       workerCpuPercent: best.cpuPercent,
+      forwardedPerSecond: best.forwardedPerSecond,
       roomsPerCore: n === 1 ? best.rooms : undefined,
     }),
   );
 }
-const one = results.get(1)?.rooms;
-const two = results.get(2)?.rooms;
-if (one && two) console.log(JSON.stringify({ scalingTwoWorkers: Math.round((two / one) * 100) / 100 }));
+const one = results.get(1);
+const two = results.get(2);
+if (one?.rooms && two?.rooms)
+  console.log(
+    JSON.stringify({
+      scalingTwoWorkers: Math.round((two.rooms / one.rooms) * 100) / 100,
+      forwardedScalingTwoWorkers: Math.round((two.forwardedPerSecond / one.forwardedPerSecond) * 100) / 100,
+    }),
+  );

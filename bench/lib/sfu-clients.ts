@@ -10,6 +10,9 @@
  *   send time the producer client wrote into the abs-send-time header extension (header
  *   extensions are not encrypted): forwarding latency = receive time − send time on the shared
  *   monotonic clock (CLOCK_MONOTONIC, the same in every process), 24-bit microseconds.
+ * - Kernel-counted consumer clients (`countInKernel`) do not read their socket at all: the kernel
+ *   counts what reaches them as drops of that socket (/proc/net/udp). The SFU's work for them is
+ *   unchanged and the generator spends nothing, so on 2 cores the worker can have a whole one.
  *
  * The parent side (ClientPool) creates the SFU transports, calls `connect()` with the client
  * process's DTLS fingerprint and tells that process to run the ICE check and DTLS handshake.
@@ -42,6 +45,43 @@ const LATENCY_BUCKETS = 20000;
 const CLK_TCK = 100; // Linux USER_HZ
 /** Socket buffers of the clients and of the SFU's transports in the benchmarks (≤ net.core.rmem_max). */
 export const SOCKET_BUFFER_BYTES = 2 * 1024 * 1024;
+
+/**
+ * Receive buffer of a kernel-counted client: a few datagrams, so it is full at once and every
+ * later arrival is counted as a drop of that socket.
+ */
+const KERNEL_COUNT_BUFFER_BYTES = 4096;
+/** Datagrams other than RTP the SFU sends a consumer client per second: one Sender Report per stream. */
+const SENDER_REPORTS_PER_SECOND = 1;
+/** Consent checks (keepAlive) every 5 s, each answered by the SFU. */
+const KEEPALIVE_MS = 5000;
+
+/**
+ * Datagrams the kernel dropped for a full receive buffer, per local port of 127.0.0.1
+ * (/proc/net/udp, last column), summed over `ports`.
+ */
+function udpSocketDrops(ports: Set<number>): number {
+  let drops = 0;
+  for (const line of readFileSync('/proc/net/udp', 'utf8').split('\n')) {
+    const fields = line.trim().split(/\s+/);
+    const local = fields[1];
+    if (!local?.startsWith('0100007F:')) continue;
+    if (ports.has(Number.parseInt(local.slice(9), 16))) drops += Number(fields.at(-1));
+  }
+  return drops;
+}
+
+/** RTP datagrams among `arrivals` at kernel-counted clients: the SFU's Sender Reports and STUN answers taken out. */
+export function kernelRtpArrivals(
+  before: ClientSnapshot,
+  after: ClientSnapshot,
+  seconds: number,
+  streamsPerClient: number,
+): number {
+  const other =
+    after.kernelClients * seconds * (streamsPerClient * SENDER_REPORTS_PER_SECOND + 1000 / KEEPALIVE_MS);
+  return Math.max(0, after.kernelArrivals - before.kernelArrivals - Math.round(other));
+}
 
 /** The kernel's count of UDP datagrams dropped for a full receive buffer (whole machine). */
 export function udpReceiveBufferErrors(): number {
@@ -119,6 +159,8 @@ class BenchClient {
     recvBufferSize: SOCKET_BUFFER_BYTES,
   });
   rtpReceived = 0;
+  /** The socket is not read: what arrives is counted by the kernel (see countInKernel). */
+  kernelCounted = false;
   /** Per received SSRC: first and highest extended sequence number (what should have arrived). */
   readonly #streams = new Map<number, { first: number; highest: number }>();
   srtp?: SrtpSession;
@@ -207,6 +249,25 @@ class BenchClient {
       remoteKey: keys.remoteMasterKey,
       remoteSalt: keys.remoteMasterSalt,
     });
+  }
+
+  /**
+   * Stops reading the socket (Node has no public call for it: the UDP handle's recvStop). With a
+   * buffer of a few datagrams, every later arrival is a drop the kernel counts for this socket:
+   * the SFU does the same work for this consumer, the load generator none. The client still
+   * sends its consent checks.
+   */
+  countInKernel(): void {
+    this.socket.setRecvBufferSize(KERNEL_COUNT_BUFFER_BYTES);
+    const state = Object.getOwnPropertySymbols(this.socket).find((s) => s.description === 'state symbol');
+    const handle =
+      state && (this.socket as unknown as Record<symbol, { handle?: { recvStop(): number } }>)[state]?.handle;
+    if (handle?.recvStop() !== 0) throw new Error('cannot stop reading a dgram socket in this Node');
+    this.kernelCounted = true;
+  }
+
+  get port(): number {
+    return (this.socket.address() as { port: number }).port;
   }
 
   /** A connectivity check (consent refresh). */
@@ -302,7 +363,7 @@ export interface TransportInfo {
 }
 
 type ChildRequest =
-  | { op: 'connect'; id: number; transport: TransportInfo }
+  | { op: 'connect'; id: number; transport: TransportInfo; countInKernel: boolean }
   | { op: 'send'; id: number; streams: StreamSpec[] }
   | { op: 'sinks'; count: number }
   | { op: 'start' }
@@ -320,6 +381,9 @@ export interface ClientSnapshot {
   expected: number;
   /** Packets sent, per SSRC. */
   sent: Record<number, number>;
+  /** Clients that do not read (countInKernel) and the datagrams that reached them, RTCP included. */
+  kernelClients: number;
+  kernelArrivals: number;
   latency: number[];
   cpuMs: number;
 }
@@ -340,6 +404,7 @@ export async function runClientProcess(): Promise<void> {
         const client = new BenchClient(certificate, latency);
         await client.bind();
         await client.connect(request.transport);
+        if (request.countInKernel) client.countInKernel();
         clients.set(request.id, client);
         reply({ op: 'connected' });
         return;
@@ -362,7 +427,7 @@ export async function runClientProcess(): Promise<void> {
           const client = new BenchClient(certificate, latency);
           await client.bind();
           clients.set(-1 - clients.size, client);
-          ports.push((client.socket.address() as { port: number }).port);
+          ports.push(client.port);
         }
         reply({ op: 'sinks', ports });
         return;
@@ -380,7 +445,7 @@ export async function runClientProcess(): Promise<void> {
         }, 10);
         keepAlive = setInterval(() => {
           for (const client of clients.values()) client.keepAlive();
-        }, 5000);
+        }, KEEPALIVE_MS);
         reply({ op: 'ok' });
         return;
       }
@@ -393,9 +458,11 @@ export async function runClientProcess(): Promise<void> {
       case 'snapshot': {
         let received = 0;
         let expected = 0;
+        const kernelPorts = new Set<number>();
         for (const client of clients.values()) {
           received += client.rtpReceived;
           expected += client.rtpExpected;
+          if (client.kernelCounted) kernelPorts.add(client.port);
         }
         const sent: Record<number, number> = {};
         for (const sender of senders) sent[sender.spec.ssrc] = sender.sent;
@@ -403,6 +470,8 @@ export async function runClientProcess(): Promise<void> {
           received,
           expected,
           sent,
+          kernelClients: kernelPorts.size,
+          kernelArrivals: kernelPorts.size > 0 ? udpSocketDrops(kernelPorts) : 0,
           latency: Array.from(latency),
           cpuMs: cpuMs(process.pid),
         };
@@ -479,8 +548,15 @@ export class ClientPool {
     return this.processes.map((p) => p.child.pid ?? 0);
   }
 
-  /** connect() on the SFU transport, then the client's ICE check and DTLS handshake. */
-  async connect(transport: WebRtcTransport, process?: ClientProcess): Promise<PooledClient> {
+  /**
+   * connect() on the SFU transport, then the client's ICE check and DTLS handshake. A client with
+   * `countInKernel` then stops reading: what it receives is counted by the kernel, not by us.
+   */
+  async connect(
+    transport: WebRtcTransport,
+    process?: ClientProcess,
+    options: { countInKernel?: boolean } = {},
+  ): Promise<PooledClient> {
     const owner = process ?? this.processes[this.#nextProcess++ % this.processes.length]!;
     await transport.connect({
       dtlsParameters: { role: 'client', fingerprints: owner.fingerprints as never },
@@ -496,6 +572,7 @@ export class ClientPool {
         password: transport.iceParameters.password,
         fingerprints: transport.dtlsParameters.fingerprints as DtlsFingerprint[],
       },
+      countInKernel: options.countInKernel ?? false,
     });
     return { id, process: owner };
   }
@@ -532,11 +609,21 @@ export class ClientPool {
     const replies = await Promise.all(
       this.processes.map((p) => p.request<{ snapshot: ClientSnapshot }>({ op: 'snapshot' })),
     );
-    const total: ClientSnapshot = { received: 0, expected: 0, sent: {}, latency: [], cpuMs: 0 };
+    const total: ClientSnapshot = {
+      received: 0,
+      expected: 0,
+      sent: {},
+      kernelClients: 0,
+      kernelArrivals: 0,
+      latency: [],
+      cpuMs: 0,
+    };
     for (const { snapshot } of replies) {
       total.received += snapshot.received;
       total.expected += snapshot.expected;
       total.cpuMs += snapshot.cpuMs;
+      total.kernelClients += snapshot.kernelClients;
+      total.kernelArrivals += snapshot.kernelArrivals;
       Object.assign(total.sent, snapshot.sent);
       snapshot.latency.forEach((n, i) => {
         total.latency[i] = (total.latency[i] ?? 0) + n;
