@@ -6,10 +6,12 @@
  *
  * With `fetch`, the buffer keeps no bytes, only which sequence numbers were sent and when: an
  * SFU stores each Producer packet once (RtpPacketStore) and rebuilds a consumer's packet from it
- * on a NACK, instead of a copy per consumer.
+ * on a NACK, instead of a copy per consumer. It also remembers the holes the stream skipped
+ * (sequence numbers behind the newest that were never sent, e.g. a repair the SFU received too
+ * late to forward) and when: a NACK for one is answered from `fetch` if it has the packet.
  */
 import type { RtpView } from '../wire/rtp/rtp.js';
-import { copyPacket } from './seq.js';
+import { copyPacket, seqDiff } from './seq.js';
 
 const MAX_PACKET_SIZE = 1500;
 /** Retransmissions are sent synchronously (`send` is valid during the call): one scratch each will do. */
@@ -38,12 +40,16 @@ export class RtpPacketStore {
     this.slotLength = new Uint16Array(size);
   }
 
-  /** Copies the packet in; packets longer than the slot size are not kept. */
-  store(view: RtpView): void {
+  /**
+   * Copies the packet in; packets longer than the slot size are not kept. `late`: a packet that
+   * arrived out of order (a retransmission), kept only if it does not evict a newer one.
+   */
+  store(view: RtpView, late = false): void {
     const length = view.length;
     if (length < 12 || length > this.maxPacketSize) return;
     const seq = view.sequenceNumber;
     const i = seq & this.mask;
+    if (late && this.slotSeq[i]! >= 0 && seqDiff(this.slotSeq[i]!, seq) > 0) return;
     const at = i * this.maxPacketSize;
     view.buf.copy(this.data, at, view.offset, view.offset + length);
     this.slotSeq[i] = seq;
@@ -104,6 +110,8 @@ export class RetransmissionBuffer {
   private rtxSeq: number;
   private readonly rtx: boolean;
   private readonly fetch: ((seq: number, out: Buffer) => number) | undefined;
+  /** Fetch mode: the newest sequence number stored (-1 before the first). */
+  private newest = -1;
 
   constructor(options: RetransmissionBufferOptions) {
     const wanted = Math.min(32768, Math.max(16, options.maxPackets ?? 2500));
@@ -136,6 +144,7 @@ export class RetransmissionBuffer {
     const seq = view.sequenceNumber;
     const i = seq & this.mask;
     if (this.fetch) {
+      this.markSkipped(seq, nowMs);
       this.slotSeq[i] = seq;
       this.storedAt[i] = nowMs;
       this.resentAt[i] = -Infinity;
@@ -153,6 +162,29 @@ export class RetransmissionBuffer {
     this.storedAt[i] = nowMs;
     this.resentAt[i] = -Infinity;
     this.stored++;
+  }
+
+  /**
+   * Fetch mode: `seq` is sent. When it is ahead of the newest by more than one, the sequence
+   * numbers in between (at most a window's worth) are marked skipped (~seq) as of now: a NACK for
+   * one may be answered from `fetch`. Consecutive packets (the usual case) skip the loop.
+   */
+  private markSkipped(seq: number, nowMs: number): void {
+    const newest = this.newest;
+    if (newest >= 0) {
+      const gap = seqDiff(seq, newest);
+      // Older than the newest (a late packet sent after all): the newest stays.
+      if (gap <= 0 && gap >= -this.mask) return;
+      const skipped = Math.min(gap - 1, this.mask);
+      for (let k = 1; k <= skipped; k++) {
+        const s = (seq - k) & 0xffff;
+        const j = s & this.mask;
+        this.slotSeq[j] = ~s;
+        this.storedAt[j] = nowMs;
+        this.resentAt[j] = -Infinity;
+      }
+    }
+    this.newest = seq;
   }
 
   /**
@@ -176,10 +208,17 @@ export class RetransmissionBuffer {
     return sent;
   }
 
-  /** Re-send one sequence number if stored, young enough and not re-sent within an RTT. */
+  /**
+   * Re-send one sequence number if stored (or, in fetch mode, skipped within the window behind
+   * the newest and `fetch` has it), young enough and not re-sent within an RTT.
+   */
   resend(seq: number, nowMs: number): boolean {
     const i = seq & this.mask;
-    if (this.slotSeq[i] !== seq || nowMs - this.storedAt[i]! > this.maxAgeMs) {
+    const held = this.slotSeq[i]!;
+    if (
+      (held !== seq && !(held === ~seq && this.isSkipped(seq))) ||
+      nowMs - this.storedAt[i]! > this.maxAgeMs
+    ) {
       this.missing++;
       return false;
     }
@@ -201,11 +240,19 @@ export class RetransmissionBuffer {
       return false;
     }
     if (this.resentAt[i] === -Infinity) this.repaired++;
+    // A skipped packet now sent: it is known from here on (and throttled like the others).
+    this.slotSeq[i] = seq;
     this.resentAt[i] = nowMs;
     if (!this.rtx) this.sendFn(slot, length);
     else this.sendFn(rtxScratch, this.encapsulate(slot, length, rtxScratch));
     this.retransmitted++;
     return true;
+  }
+
+  /** A skipped sequence number still within the window behind the newest (never ahead of it). */
+  private isSkipped(seq: number): boolean {
+    const behind = seqDiff(this.newest, seq);
+    return this.fetch !== undefined && behind > 0 && behind <= this.mask;
   }
 
   /** RFC 4588 §4: RTX SSRC, PT and own sequence number; the OSN in front of the payload. */

@@ -103,6 +103,9 @@ export class ConsumerEngine implements Handler {
   #lastSeq = 0;
   #lastTs = 0;
   #lastSentAt = 0;
+  // Resumed (consumer or producer): the next packet continues the output right after the last
+  // sent, so the receiver does not NACK what was held back.
+  #resync = false;
   // Newest source sequence number forwarded, and where the current mapping (epoch) started.
   #maxInput = 0;
   #epochInput = 0;
@@ -268,9 +271,12 @@ export class ConsumerEngine implements Handler {
 
   /**
    * Output sequence number and timestamp, in place. The output advances by the source's gap,
-   * bounded (MAX_SEQ_GAP); an older packet keeps its own number and does not move the newest.
-   * False (nothing written) for a packet to drop: a duplicate of the newest, more than
-   * MAX_SEQ_BEHIND behind it, or from before the current mapping (it would reuse numbers).
+   * bounded (MAX_SEQ_GAP), and continues right after the last packet sent after a pause (the
+   * receiver is not to NACK what was held back); an older packet keeps its own number and does
+   * not move the newest. False (nothing written) for a packet to drop: a duplicate of the
+   * newest, more than MAX_SEQ_BEHIND behind it, or from before the current mapping (it would
+   * reuse numbers). A dropped late packet stays a hole the receiver may NACK: the Producer's
+   * store has it, readRetransmission() rebuilds it.
    */
   #rewriteSequence(view: RtpView, now: number, encodingIdx: number): boolean {
     const ssrc = view.ssrc;
@@ -292,12 +298,13 @@ export class ConsumerEngine implements Handler {
         view.setTimestamp((view.timestamp + this.#tsOffset) >>> 0);
         return true;
       }
-      if (gap > MAX_SEQ_GAP) {
+      if (gap > MAX_SEQ_GAP || this.#resync) {
         // Same source, same timestamps; the numbers go on from the last one sent.
         this.#seqOffset = (this.#lastSeq + 1 - input) & 0xffff;
         this.#startEpoch(input, encodingIdx);
       }
     }
+    this.#resync = false;
     this.#maxInput = input;
     const seq = (input + this.#seqOffset) & 0xffff;
     const ts = (view.timestamp + this.#tsOffset) >>> 0;
@@ -323,8 +330,11 @@ export class ConsumerEngine implements Handler {
   }
 
   /**
-   * Rebuilds into `out` the packet this Consumer sent with sequence number `seq`, from the
-   * Producer's packet store (retransmissions): its length, or -1 when it is no longer stored.
+   * Rebuilds into `out` the packet this Consumer sent, or would have sent, with sequence number
+   * `seq` (a hole: a late packet it dropped), from the Producer's packet store (retransmissions):
+   * its length, or -1 when it is not stored, is of a payload type this Consumer does not send,
+   * or `seq` is from before the mappings remembered. The store holds a packet only under its
+   * exact source sequence number.
    */
   readRetransmission(seq: number, out: Buffer): number {
     const epochs = this.#epochs;
@@ -339,6 +349,7 @@ export class ConsumerEngine implements Handler {
       );
       const view = this.#view;
       if (length < 0 || view.reset(out, 0, length) !== RtpError.Ok) return -1;
+      if (!this.#payloadTypes.has(view.payloadType)) return -1;
       view.setSequenceNumber(seq);
       view.setTimestamp((view.timestamp + epoch.tsOffset) >>> 0);
       view.setSsrc(this.#outputSsrc);
@@ -358,6 +369,7 @@ export class ConsumerEngine implements Handler {
   setProducerPaused(paused: boolean): void {
     if (this.producerPaused === paused) return;
     this.producerPaused = paused;
+    if (!paused) this.#resync = true;
     this.#ctx.emit(this.id, paused ? 'producerpause' : 'producerresume');
   }
 
@@ -411,7 +423,10 @@ export class ConsumerEngine implements Handler {
         this.paused = true;
         return undefined;
       case 'consumer.resume':
-        if (this.paused) this.requestKeyFrame();
+        if (this.paused) {
+          this.requestKeyFrame();
+          this.#resync = true;
+        }
         this.paused = false;
         return undefined;
       case 'consumer.setPreferredLayers':

@@ -22,8 +22,11 @@ export interface WebRtcMediaPlane {
 export interface WebRtcMediaPlaneHost {
   /** The transport served (its producers and consumers, for RTCP feedback). */
   readonly transport?: TransportEngine;
-  /** Decrypted RTP from the remote endpoint. */
-  deliverRtp(packet: Buffer): void;
+  /**
+   * Decrypted RTP from the remote endpoint. `storeOnly`: a repair that came too late to forward,
+   * for the Producer's packet store (receivers may still NACK it), not for the Consumers.
+   */
+  deliverRtp(packet: Buffer, storeOnly?: boolean): void;
   /** DTLS application data (SCTP packets) from the remote endpoint. */
   deliverApplicationData?(data: Buffer): void;
   emit(

@@ -195,8 +195,11 @@ export class ProducerEngine implements Handler {
     this.#closed = true;
   }
 
-  /** Receives one RTP packet (the buffer is rewritten in place). */
-  receiveRtp(packet: Buffer): void {
+  /**
+   * Receives one RTP packet (the buffer is rewritten in place). `storeOnly`: a repair that came
+   * too late to forward (see the media plane), kept for the consumers' retransmissions only.
+   */
+  receiveRtp(packet: Buffer, storeOnly = false): void {
     if (this.#closed) return;
     const view = this.#view;
     if (view.reset(packet) !== RtpError.Ok) return;
@@ -224,8 +227,8 @@ export class ProducerEngine implements Handler {
     view.setSsrc(stream.mappedSsrc);
     view.setPayloadType(mappedPayloadType);
     view.remapExtensionIds(this.#extensionIds);
-    stream.store?.store(view);
-    this.#sink.onProducerRtp(this, view, idx, now);
+    stream.store?.store(view, storeOnly);
+    if (!storeOnly) this.#sink.onProducerRtp(this, view, idx, now);
   }
 
   /** Feedback counters of the stream with this SSRC (once a packet bound it), for the media plane. */

@@ -198,8 +198,11 @@ export abstract class TransportEngine implements Handler, RtpSender, DataSender 
     if (streamId !== undefined) this.sctp?.setBufferedAmountLowThreshold(streamId, threshold);
   }
 
-  /** An RTP packet received from the network: find its Producer (SSRC, then MID, then RID). */
-  protected receiveRtp(packet: Buffer): void {
+  /**
+   * An RTP packet received from the network: find its Producer (SSRC, then MID, then RID).
+   * `storeOnly`: a late repair, for the Producer's packet store only (not forwarded).
+   */
+  protected receiveRtp(packet: Buffer, storeOnly = false): void {
     const view = this.#view;
     if (view.reset(packet) !== RtpError.Ok) return;
     this.rtpRecvBytes.add(packet.length);
@@ -218,7 +221,7 @@ export abstract class TransportEngine implements Handler, RtpSender, DataSender 
       if (!producer) return;
       this.#ssrcTable.set(view.ssrc, producer);
     }
-    producer.receiveRtp(packet);
+    producer.receiveRtp(packet, storeOnly);
   }
 
   #registerStreams(producer: ProducerEngine): void {

@@ -9,6 +9,8 @@
  *   (ConsumerEngine.requestKeyFrame: throttled, sent as a PLI through the Producer's transport);
  *   generic NACKs are answered from the retransmission buffer.
  * - Towards producers: RTX decapsulation, NACK generation, transport-cc feedback, receiver reports.
+ *   A repair that comes more than 100 packets late is not forwarded but kept in the Producer's
+ *   store; a receiver's NACK for that hole is answered from it (RetransmissionBuffer fetch mode).
  * - A video consumer stream that starts, or restarts after a silence (consumer or producer
  *   resumed), asks its Producer for a key frame so the receiver can decode at once.
  *
@@ -39,6 +41,11 @@ import type { WebRtcMediaPlane, WebRtcMediaPlaneFactory, WebRtcMediaPlaneHost } 
 import { isRtxCodec } from './ortc.js';
 import { type ProducerEngine, type RtpStreamFeedback, scoreFromFractionLost } from './producer.js';
 import type { TransportEngine, Tuple } from './transport.js';
+
+/** What becomes of a producer packet (#accept): dropped, forwarded, or only stored (a late repair). */
+const DROP = 0;
+const FORWARD = 1;
+const STORE_ONLY = 2;
 
 /** A video consumer stream silent this long asks for a key frame when it sends again. */
 const RESUME_GAP_MS = 400;
@@ -356,7 +363,8 @@ class EndpointMediaPlane implements WebRtcMediaPlane {
       return;
     }
     if (!stream.rtx) {
-      if (this.#accept(stream, view, now, false)) this.#host.deliverRtp(packet);
+      const verdict = this.#accept(stream, view, now, false);
+      if (verdict !== DROP) this.#host.deliverRtp(packet, verdict === STORE_ONLY);
       return;
     }
     const originalPt = stream.apt.get(view.payloadType);
@@ -367,29 +375,35 @@ class EndpointMediaPlane implements WebRtcMediaPlane {
       media.recv.packetsDiscarded++;
       return;
     }
-    if (!this.#accept(media, view, now, true)) return;
+    const verdict = this.#accept(media, view, now, true);
+    if (verdict === DROP) return;
     if (media.feedback) media.feedback.packetsRetransmitted++;
-    this.#host.deliverRtp(view.buf.subarray(view.offset, view.offset + view.length));
+    this.#host.deliverRtp(view.buf.subarray(view.offset, view.offset + view.length), verdict === STORE_ONLY);
   }
 
   /**
-   * Receive statistics and NACK state of one producer packet; false when it must not be
-   * forwarded: stale (a duplicate, or behind the newest and no longer asked for — repeated
-   * retransmissions after an overload), or refused by the RFC 3550 checks (a jump not yet
-   * confirmed, or more than 100 behind on a stream without NACK).
+   * Receive statistics and NACK state of one producer packet. DROP: stale (a duplicate, or
+   * behind the newest and no longer asked for — repeated retransmissions after an overload), or
+   * refused by the RFC 3550 checks (a jump not yet confirmed, or more than 100 behind on a stream
+   * without NACK). STORE_ONLY: a hole still asked for, filled more than 100 behind the newest
+   * (RFC 3550's MAX_MISORDER): not forwarded, but kept in the Producer's store, where a
+   * receiver's NACK for it finds it.
    */
-  #accept(media: InboundMedia, view: RtpView, now: number, retransmission: boolean): boolean {
+  #accept(media: InboundMedia, view: RtpView, now: number, retransmission: boolean): number {
     const nack = media.nack;
-    const found = nack === undefined ? NackReceived.New : nack.received(view.sequenceNumber, now);
+    if (nack === undefined) return media.recv.receive(view, now, retransmission) >= 0 ? FORWARD : DROP;
+    const recovered = nack.recovered;
+    const found = nack.received(view.sequenceNumber, now);
+    if (found === NackReceived.Repaired || (found === NackReceived.Stale && nack.recovered !== recovered)) {
+      // NackGenerator counts a pending hole filled as recovered, and reports it stale beyond maxMisorder.
+      media.recv.receiveRepaired(view);
+      return found === NackReceived.Repaired ? FORWARD : STORE_ONLY;
+    }
     if (found === NackReceived.Stale) {
       media.recv.packetsDiscarded++;
-      return false;
+      return DROP;
     }
-    if (found === NackReceived.Repaired) {
-      media.recv.receiveRepaired(view);
-      return true;
-    }
-    return media.recv.receive(view, now, retransmission) >= 0;
+    return media.recv.receive(view, now, retransmission) >= 0 ? FORWARD : DROP;
   }
 
   /** Which bandwidth feedback the producers negotiated: transport-cc, else REMB, else none. */

@@ -275,7 +275,7 @@ export class WebRtcTransportEngine extends TransportEngine {
             },
             {
               transport: this,
-              deliverRtp: (packet) => this.receiveRtp(packet),
+              deliverRtp: (packet, storeOnly) => this.receiveRtp(packet, storeOnly),
               deliverApplicationData: (data) => this.receiveSctp(data),
               emit: (event, payload) => {
                 this.ctx.emit(this.id, event, payload);
