@@ -11,7 +11,9 @@
  *   receiver that keeps asking does: the first NACK finds nothing, the later one gets the packet
  *   over the consumer's RTX stream, byte for byte the original payload; an immediate repeat
  *   is throttled (RTT); the consumer's getStats counts it.
- * Then the guards of the RetransmissionBuffer fallback, on the buffer itself.
+ * Then the guards of the RetransmissionBuffer fallback, on the buffer itself; and the output
+ * continuing right after the last packet sent when a consumer resumes (PlainTransports, own RTP),
+ * so what was held back during a pause is no hole for the receiver to NACK.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -23,7 +25,7 @@ import type { DtlsParameters, Router, WebRtcTransport, Worker } from '../../src/
 import { generateCertificate } from '../../src/transport/dtls/index.js';
 import { buildNack, RtcpReader, RtcpType, RtpfbFmt } from '../../src/wire/rtp/rtcp.js';
 import { RtpView } from '../../src/wire/rtp/rtp.js';
-import { delay, mediaCodecs, parseRtp, rtpPacket } from '../sfu/helpers.js';
+import { delay, mediaCodecs, parseRtp, rtpPacket, udpSocket } from '../sfu/helpers.js';
 
 let worker: Worker;
 let router: Router;
@@ -280,4 +282,62 @@ test('the fallback sends only skipped sequence numbers behind the newest, within
   assert.deepEqual(sent, [5006, 5030]);
   assert.equal(buffer.retransmitted, 2);
   assert.equal(buffer.repaired, 2);
+});
+
+test('after consumer pause/resume the output continues right after the last packet sent', {
+  timeout: 30_000,
+}, async () => {
+  const inbound = await router.createPlainTransport({
+    listenInfo: { protocol: 'udp', ip: '127.0.0.1' },
+    comedia: true,
+  });
+  const outbound = await router.createPlainTransport({ listenInfo: { protocol: 'udp', ip: '127.0.0.1' } });
+  const sender = await udpSocket();
+  const receiver = await udpSocket();
+  try {
+    await outbound.connect({ ip: '127.0.0.1', port: receiver.address().port });
+    const producer = await inbound.produce({
+      kind: 'video',
+      rtpParameters: {
+        codecs: [{ mimeType: 'video/VP8', payloadType: VP8_PT, clockRate: 90000 }],
+        encodings: [{ ssrc: SSRC }],
+      },
+    });
+    const consumer = await outbound.consume({
+      producerId: producer.id,
+      rtpCapabilities: router.rtpCapabilities,
+    });
+    const forwarded = new Map<number, number>(); // input seq → output seq
+    receiver.on('message', (packet: Buffer) => {
+      const rtp = parseRtp(packet);
+      if (rtp.payload.length >= 3 && rtp.ssrc !== SSRC)
+        forwarded.set(rtp.payload.readUInt16BE(1), rtp.sequenceNumber);
+    });
+    const sendRange = async (from: number, to: number) => {
+      for (let seq = from; seq <= to; seq++) {
+        const payload = Buffer.from([0x10, seq >> 8, seq & 0xff, 0, 0, 0, 0, 0]);
+        sender.send(
+          rtpPacket({ payloadType: VP8_PT, sequenceNumber: seq, timestamp: seq * 3000, ssrc: SSRC, payload }),
+          inbound.tuple.localPort,
+          '127.0.0.1',
+        );
+        if (seq % 10 === 9) await delay(10);
+      }
+    };
+    await sendRange(2000, 2049);
+    await until('the first packets', () => forwarded.has(2049));
+    await consumer.pause();
+    await sendRange(2050, 2099);
+    await consumer.resume();
+    await sendRange(2100, 2119);
+    await until('the packets after the resume', () => forwarded.has(2119));
+    assert.ok(![...forwarded.keys()].some((seq) => seq >= 2050 && seq < 2100), 'nothing sent while paused');
+    assert.equal(forwarded.get(2100), (forwarded.get(2049)! + 1) & 0xffff, 'no gap at the resume');
+    assert.equal((forwarded.get(2119)! - forwarded.get(2100)!) & 0xffff, 19);
+  } finally {
+    sender.close();
+    receiver.close();
+    inbound.close();
+    outbound.close();
+  }
 });
