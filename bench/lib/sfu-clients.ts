@@ -166,6 +166,7 @@ class BenchClient {
   srtp?: SrtpSession;
   #dtls?: DtlsSession;
   #check?: Buffer;
+  #onCheckAnswered?: () => void;
   #port = 0;
 
   constructor(
@@ -189,7 +190,9 @@ class BenchClient {
         }
         return;
       }
-      if (classifyPacket(msg) === PacketKind.Dtls) this.#dtls?.handleDatagram(msg);
+      const kind = classifyPacket(msg);
+      if (kind === PacketKind.Dtls) this.#dtls?.handleDatagram(msg);
+      else if (kind === PacketKind.Stun) this.#onCheckAnswered?.();
     });
   }
 
@@ -235,9 +238,22 @@ class BenchClient {
       dtls.once('connected', () => resolve());
       dtls.once('error', reject);
     });
-    this.keepAlive();
-    // The SFU answers the check and selects this tuple; give it a moment before the ClientHello.
-    await new Promise((r) => setTimeout(r, 20));
+    // The ClientHello goes out once the SFU answered the check (it has selected this tuple by
+    // then); a busy SFU may take a while, and a ClientHello before that costs a 1 s DTLS retransmit.
+    await new Promise<void>((resolve, reject) => {
+      const retry = setInterval(() => this.keepAlive(), 100);
+      const timeout = setTimeout(() => {
+        clearInterval(retry);
+        reject(new Error('ICE check not answered in 30 s'));
+      }, 30_000);
+      this.#onCheckAnswered = () => {
+        this.#onCheckAnswered = undefined;
+        clearInterval(retry);
+        clearTimeout(timeout);
+        resolve();
+      };
+      this.keepAlive();
+    });
     dtls.start();
     await connected;
     const keys = dtls.srtpKeyingMaterial();
