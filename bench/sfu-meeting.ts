@@ -16,11 +16,15 @@
  * SFU falling behind: with 2 MB socket buffers packets queue and arrive late before they are lost).
  * Environment: BENCH_READERS (participants per room whose receive side reads and counts what it
  * gets, default all 7; the others' are kernel-counted, see bench/lib/sfu-clients.ts: loss and
- * latency then come from the readers, the received share from all), BENCH_CLIENT_PROCESSES
- * (default 2), BENCH_MEASURE_MS (per step, default 8000).
+ * latency then come from the readers, the received share from all), BENCH_WORKER_CPU (a
+ * fraction of one core each worker may use, e.g. 0.6, through a cgroup CFS quota: root only; see
+ * bench/lib/cpu-limit.ts), BENCH_CLIENT_PROCESSES (default 2), BENCH_MEASURE_MS (per step,
+ * default 8000).
  */
+import { existsSync } from 'node:fs';
 import * as sfu from '../src/sfu/index.js';
 import type { Producer, Router, WebRtcTransport, Worker } from '../src/sfu/public-types.js';
+import { type CpuLimit, limitCpu } from './lib/cpu-limit.js';
 import {
   BENCH_MEDIA_CODECS,
   ClientPool,
@@ -42,6 +46,7 @@ const MAX_LOSS = 0.005;
 const WARMUP_MS = 2000;
 const MEASURE_MS = Number(process.env.BENCH_MEASURE_MS) || 8000;
 const CLIENT_PROCESSES = Number(process.env.BENCH_CLIENT_PROCESSES) || 2;
+const WORKER_CPU = Number(process.env.BENCH_WORKER_CPU) || undefined;
 const READERS = Math.min(PARTICIPANTS, Number(process.env.BENCH_READERS ?? PARTICIPANTS));
 
 const [maxRoomsArg, ...workerArgs] = process.argv.slice(2).map(Number);
@@ -118,6 +123,7 @@ async function run(workerCount: number): Promise<Capacity> {
   const workers: Worker[] = [];
   for (let i = 0; i < workerCount; i++)
     workers.push(await sfu.createWorker({ logLevel: 'warn', rtcMinPort: 20000, rtcMaxPort: 59999 }));
+  const limits: CpuLimit[] = WORKER_CPU ? workers.map((w) => limitCpu(w.pid, WORKER_CPU)) : [];
   const pool = await ClientPool.create(CLIENT_PROCESSES);
   await pool.start();
   const rooms: Room[] = [];
@@ -183,6 +189,9 @@ async function run(workerCount: number): Promise<Capacity> {
     for (const room of rooms) room.router.close();
     pool.close();
     for (const worker of workers) worker.close();
+    for (let i = 0; i < 100 && workers.some((w) => existsSync(`/proc/${w.pid}`)); i++)
+      await new Promise((r) => setTimeout(r, 20));
+    for (const limit of limits) limit.release();
   }
   return best;
 }
@@ -190,7 +199,8 @@ async function run(workerCount: number): Promise<Capacity> {
 console.log(
   `rooms of ${PARTICIPANTS}: audio ${AUDIO.packetsPerSecond} + video ${VIDEO.packetsPerSecond} packets/s each, ` +
     `${PARTICIPANTS * (PARTICIPANTS - 1) * (AUDIO.packetsPerSecond + VIDEO.packetsPerSecond)} forwarded packets/s a room; ` +
-    `${CLIENT_PROCESSES} load-generator processes; measuring ${MEASURE_MS} ms per step`,
+    `${CLIENT_PROCESSES} load-generator processes; measuring ${MEASURE_MS} ms per step` +
+    (WORKER_CPU ? `; each worker limited to ${WORKER_CPU} of a core` : ''),
 );
 const results = new Map<number, Capacity>();
 for (const n of workerCounts) {
