@@ -189,6 +189,8 @@ export interface RoomPageOptions {
   turnTransport?: 'udp' | 'tcp';
   /** Join with this token (the page's `?token=`) instead of a dev token. */
   token?: string;
+  /** false: receive nobody's media until `room.subscribe(peerId)` (the page's `?autoSubscribe=0`). */
+  autoSubscribe?: boolean;
 }
 
 /** A page (in its own browser context) that has joined `room` through the web app's form. */
@@ -205,6 +207,7 @@ export async function openRoomPage(browser: Browser, httpUrl: string, opts: Room
   const query = new URLSearchParams({ room: opts.room, name: opts.name, iceFilter: 'loopback' });
   if (opts.turnTransport) query.set('turn', opts.turnTransport);
   if (opts.token) query.set('token', opts.token);
+  if (opts.autoSubscribe === false) query.set('autoSubscribe', '0');
   await page.goto(`${httpUrl}/?${query}`);
   if (opts.relayOnly) await page.check('#relay-input');
   await page.click('#join-button');

@@ -22,23 +22,6 @@ import {
 
 const ROOM = 'sfu-subscribe';
 
-/** Like openRoomPage, with the web app's `?autoSubscribe=0`. */
-async function openUnsubscribedPage(
-  browser: Browser,
-  httpUrl: string,
-  name: string,
-  room = ROOM,
-): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 960, height: 600 } });
-  const page = await context.newPage();
-  page.on('pageerror', (err) => console.error(`[${name}] page error:`, err));
-  const query = new URLSearchParams({ room, name, iceFilter: 'loopback', autoSubscribe: '0' });
-  await page.goto(`${httpUrl}/?${query}`);
-  await page.click('#join-button');
-  await page.waitForSelector('#call:not([hidden])', { timeout: 15_000 });
-  return page;
-}
-
 async function statsOf(page: Page, peerId: string): Promise<ConnectionStats | undefined> {
   return (await readStats(page)).find((s) => s.peerId === peerId);
 }
@@ -66,7 +49,7 @@ if (!rerunInLoopbackNamespace(fileURLToPath(import.meta.url), 110_000)) {
     });
     browser = await launchBrowser();
     pageA = await openRoomPage(browser, server.httpUrl, { room: ROOM, name: 'a' });
-    pageB = await openUnsubscribedPage(browser, server.httpUrl, 'b');
+    pageB = await openRoomPage(browser, server.httpUrl, { room: ROOM, name: 'b', autoSubscribe: false });
     idA = await localPeerId(pageA);
     idB = await localPeerId(pageB);
   });
@@ -170,7 +153,7 @@ if (!rerunInLoopbackNamespace(fileURLToPath(import.meta.url), 110_000)) {
     t.after(() => p2pServer.close());
     const room = 'p2p-subscribe';
     const a = await openRoomPage(browser, p2pServer.httpUrl, { room, name: 'pa' });
-    const b = await openUnsubscribedPage(browser, p2pServer.httpUrl, 'pb', room);
+    const b = await openRoomPage(browser, p2pServer.httpUrl, { room, name: 'pb', autoSubscribe: false });
     const [pa, pb] = [await localPeerId(a), await localPeerId(b)];
     // The link works (A decodes B), and B's tracks of A arrived, disabled.
     await waitFor(
