@@ -195,8 +195,16 @@ function addRemoteTile(participant: Participant): void {
     name: participant.displayName,
     stream: participant.stream,
     local: false,
+    onToggleReceive: () => {
+      const id = participant.peerId;
+      if (!room) return;
+      (room.isSubscribed(id) ? room.unsubscribe(id) : room.subscribe(id)).catch((err: Error) =>
+        showError(`Could not change what you receive: ${err.message}`),
+      );
+    },
   });
   tile.setState(participant.connectionState);
+  tile.setSubscribed(room?.isSubscribed(participant.peerId) ?? true);
   tile.setVideoOff(true);
   tile.setSpeaking(room?.activeSpeaker === participant.peerId);
   tiles.set(participant.peerId, tile);
@@ -338,7 +346,7 @@ async function join(): Promise<void> {
     if (localStream) options.stream = localStream;
     // Test-only: keep ICE on loopback when the machine has other interfaces.
     if (params.get('iceFilter') === 'loopback') options.candidateFilter = loopbackCandidatesOnly;
-    // ?autoSubscribe=0: receive nobody until `window.tureen.room.subscribe(peerId)`.
+    // ?autoSubscribe=0: receive nobody until their tile's receive button (room.subscribe).
     if (params.get('autoSubscribe') === '0') options.autoSubscribe = false;
     room = await Room.connect(signalingUrl(), token, options);
   } catch (err) {
@@ -382,6 +390,7 @@ function enterCall(joined: Room, displayName: string): void {
     ),
   );
   joined.on('activeSpeaker', ({ peerId }) => showSpeaker(peerId));
+  joined.on('subscriptionChanged', ({ peerId, subscribed }) => tiles.get(peerId)?.setSubscribed(subscribed));
   joined.on('chat', addChatMessage);
   joined.on('connectionQuality', ({ participant, quality }) => {
     const tile = tiles.get(participant.peerId);

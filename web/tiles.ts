@@ -22,6 +22,8 @@ export interface Tile {
   setMicOff(off: boolean): void;
   /** The participant is the active speaker. */
   setSpeaking(speaking: boolean): void;
+  /** Whether this participant's media is received (the tile's receive button). */
+  setSubscribed(subscribed: boolean): void;
 }
 
 function el<K extends keyof HTMLElementTagNameMap>(
@@ -43,6 +45,8 @@ export interface TileOptions {
   local: boolean;
   /** A screen share: shown whole (not cropped), never mirrored, no connection readout. */
   screen?: boolean;
+  /** Remote camera tiles: the receive button was pressed (stop or start receiving this peer). */
+  onToggleReceive?: () => void;
 }
 
 /** A video tile with a name and, for remote peers, a live connection readout. */
@@ -76,8 +80,15 @@ export function createTile(opts: TileOptions): Tile {
   const rtt = el('span', 'metric rtt');
   const loss = el('span', 'metric loss');
   const rate = el('span', 'metric rate');
+  const receive = el('button', 'tile-receive', 'receiving');
+  receive.type = 'button';
+  receive.setAttribute('aria-pressed', 'true');
+  receive.title = "Stop receiving this person's audio and video";
+  const onToggleReceive = opts.onToggleReceive;
+  if (onToggleReceive) receive.addEventListener('click', () => onToggleReceive());
   if (!opts.local && !opts.screen) {
     info.append(quality, mode, type, rtt, loss, rate);
+    if (onToggleReceive) info.append(receive);
     caption.append(info);
   }
   element.append(video, avatar, caption);
@@ -93,6 +104,14 @@ export function createTile(opts: TileOptions): Tile {
     },
     setSpeaking(speaking) {
       element.classList.toggle('speaking', speaking);
+    },
+    setSubscribed(subscribed) {
+      element.classList.toggle('unsubscribed', !subscribed);
+      receive.setAttribute('aria-pressed', String(subscribed));
+      receive.textContent = subscribed ? 'receiving' : 'paused';
+      receive.title = subscribed
+        ? "Stop receiving this person's audio and video"
+        : "Receive this person's audio and video";
     },
     setState(state) {
       element.dataset.state = state;

@@ -1,7 +1,8 @@
 // Selective subscription: two headless Chromium pages (the web app) in one room; page B joins
 // with `?autoSubscribe=0`. In an SFU room the SFU keeps B's consumers of A paused, so no media of
-// A reaches B until B calls `room.subscribe(A)`; after `room.unsubscribe(A)` it stops. In a P2P
-// room B asks A over the link's control channel to deactivate its senders.
+// A reaches B until B subscribes to A (the receive button on A's tile, i.e. `room.subscribe(A)`);
+// after `room.unsubscribe(A)` it stops. In a P2P room B asks A over the link's control channel to
+// deactivate its senders.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -65,7 +66,7 @@ if (!rerunInLoopbackNamespace(fileURLToPath(import.meta.url), 110_000)) {
       (c) => c.appData.peerId === idA,
     );
 
-  test('with autoSubscribe off, B receives nothing from A until subscribe(A)', {
+  test('with autoSubscribe off, B receives nothing from A until subscribe(A) (the tile button)', {
     timeout: 60_000,
   }, async (t) => {
     // A's audio and video are consumed for B, but stay paused on the server.
@@ -102,12 +103,15 @@ if (!rerunInLoopbackNamespace(fileURLToPath(import.meta.url), 110_000)) {
     assert.equal(unsubscribed?.video.framesDecoded ?? 0, 0);
     assert.equal(unsubscribed?.bytesReceived ?? 0, 0);
 
-    await pageB.evaluate((id) => window.tureen.room!.subscribe(id), idA);
+    // The page's way: A's tile on B shows a receive button, not pressed; pressing it subscribes.
+    const receiveButton = pageB.locator(`.tile[data-peer-id="${idA}"] .tile-receive`);
+    assert.equal(await receiveButton.getAttribute('aria-pressed'), 'false');
+    await receiveButton.click();
+    await waitFor('B consumers of A resumed', () => consumersOfA().every((c) => !c.paused) || undefined, {
+      timeoutMs: 10_000,
+    });
     assert.equal(await pageB.evaluate((id) => window.tureen.room!.isSubscribed(id), idA), true);
-    assert.ok(
-      consumersOfA().every((c) => !c.paused),
-      'B consumers of A are resumed',
-    );
+    assert.equal(await receiveButton.getAttribute('aria-pressed'), 'true');
     const decoding = await waitFor(
       'B decoding A after subscribe',
       async () => {
