@@ -106,6 +106,8 @@ async function run(
   }
   const setupMs = Date.now() - setupStart;
   const heapAfter = await liveHeap(pid);
+  // Set up, no media yet: what the consumers hold, before the media's garbage grows the heap.
+  const rssSetUp = rssKb(pid);
 
   await pool.start();
   await new Promise((r) => setTimeout(r, WARMUP_MS));
@@ -149,6 +151,7 @@ async function run(
     latencyP99Ms: latencyPercentile(s0.latency, s1.latency, 0.99),
     loadGeneratorCpuPercent: Math.round(((s1.cpuMs - s0.cpuMs) / 1000 / seconds) * 1000) / 10,
     rssKbPerConsumer: Math.round(((rssAfter - rssBefore) / consumers) * 10) / 10,
+    rssKbPerConsumerBeforeMedia: Math.round(((rssSetUp - rssBefore) / consumers) * 10) / 10,
     // With BENCH_PROFILE_DIR: live heap after a full GC, growth per consumer during the setup.
     heapKbPerConsumer:
       heapBefore >= 0 && heapAfter >= 0 ? Math.round((heapAfter - heapBefore) / 1024 / consumers) : undefined,
