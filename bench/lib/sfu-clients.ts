@@ -1,8 +1,8 @@
 /**
  * Load generator for the SFU benchmarks (bench/sfu-fanout.ts, bench/sfu-meeting.ts): SFU clients
- * that are our own stack (UDP socket, STUN check with USE-CANDIDATE, DTLS client, SRTP), hosted
- * in child processes so the load spreads over cores and the process driving the SFU API stays
- * light.
+ * that are our own stack (`tureen load`'s client transport, src/load/media-transport.ts: STUN
+ * check with USE-CANDIDATE, DTLS client, SRTP, consent refresh), hosted in child processes so the
+ * load spreads over cores and the process driving the SFU API stays light.
  *
  * - Producer clients send synthetic RTP (VP8 with a key frame every 800 packets, or opus) at a
  *   fixed rate, SRTP-protected, in 10 ms ticks.
@@ -20,18 +20,14 @@
 import { fork } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
+import { CONSENT_INTERVAL_MS, MediaTransport, type TransportInfo } from '../../src/load/media-transport.js';
 import type { WebRtcTransport } from '../../src/sfu/public-types.js';
 import {
-  SRTP_PROFILES as DTLS_SRTP_PROFILES,
   type DtlsCertificate,
   type DtlsFingerprint,
-  DtlsSession,
   fingerprints,
   generateCertificate,
 } from '../../src/transport/dtls/index.js';
-import { classifyPacket, PacketKind } from '../../src/transport/ice/index.js';
-import { SrtpSession, srtpProfileById } from '../../src/transport/srtp/index.js';
-import { StunAttr, StunBuilder, StunClass, StunMethod, shortTermKey } from '../../src/wire/stun/index.js';
 
 export const ABS_SEND_TIME_URI = 'http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time';
 /** The header extension id our producer clients use for the send time (one-byte form). */
@@ -53,8 +49,6 @@ export const SOCKET_BUFFER_BYTES = 2 * 1024 * 1024;
 const KERNEL_COUNT_BUFFER_BYTES = 4096;
 /** Datagrams other than RTP the SFU sends a consumer client per second: one Sender Report per stream. */
 const SENDER_REPORTS_PER_SECOND = 1;
-/** Consent checks (keepAlive) every 5 s, each answered by the SFU. */
-const KEEPALIVE_MS = 5000;
 
 /**
  * Datagrams the kernel dropped for a full receive buffer, per local port of 127.0.0.1
@@ -79,7 +73,9 @@ export function kernelRtpArrivals(
   streamsPerClient: number,
 ): number {
   const other =
-    after.kernelClients * seconds * (streamsPerClient * SENDER_REPORTS_PER_SECOND + 1000 / KEEPALIVE_MS);
+    after.kernelClients *
+    seconds *
+    (streamsPerClient * SENDER_REPORTS_PER_SECOND + 1000 / CONSENT_INTERVAL_MS);
   return Math.max(0, after.kernelArrivals - before.kernelArrivals - Math.round(other));
 }
 
@@ -150,50 +146,37 @@ export const BENCH_MEDIA_CODECS = [
 // ---------------------------------------------------------------------------------------------
 // Client process side.
 
-/** One client of the SFU: socket, ICE check, DTLS client, SRTP; counts what it receives. */
-class BenchClient {
-  readonly socket: Socket = createSocket({
-    type: 'udp4',
-    lookup: (a, _f, cb) => cb(null, a, 4),
-    // A busy machine deschedules the generator for tens of ms: room for ~2000 packets.
-    recvBufferSize: SOCKET_BUFFER_BYTES,
-  });
+/**
+ * Stops reading a socket (Node has no public call for it: the UDP handle's recvStop). With a
+ * buffer of a few datagrams, every later arrival is a drop the kernel counts for this socket.
+ */
+function stopReading(socket: Socket): void {
+  socket.setRecvBufferSize(KERNEL_COUNT_BUFFER_BYTES);
+  const state = Object.getOwnPropertySymbols(socket).find((s) => s.description === 'state symbol');
+  const handle =
+    state && (socket as unknown as Record<symbol, { handle?: { recvStop(): number } }>)[state]?.handle;
+  if (handle?.recvStop() !== 0) throw new Error('cannot stop reading a dgram socket in this Node');
+}
+
+/** Counts the RTP packets that reach one socket, still SRTP (headers are clear): sequence numbers and latency. */
+class RtpCounter {
   rtpReceived = 0;
-  /** The socket is not read: what arrives is counted by the kernel (see countInKernel). */
-  kernelCounted = false;
   /** Per received SSRC: first and highest extended sequence number (what should have arrived). */
   readonly #streams = new Map<number, { first: number; highest: number }>();
-  srtp?: SrtpSession;
-  #dtls?: DtlsSession;
-  #check?: Buffer;
-  #onCheckAnswered?: () => void;
-  #port = 0;
 
-  constructor(
-    readonly certificate: DtlsCertificate,
-    readonly latency: Uint32Array,
-  ) {}
+  constructor(readonly latency: Uint32Array) {}
 
-  async bind(): Promise<void> {
-    await new Promise<void>((resolve) => this.socket.bind(0, '127.0.0.1', resolve));
-    const latency = this.latency;
-    this.socket.on('message', (msg) => {
-      const b0 = msg[0]!;
-      if (b0 >= 128 && b0 <= 191) {
-        if (msg[1]! >= 192 && msg[1]! <= 223) return; // RTCP
-        this.rtpReceived++;
-        this.#countSequence(msg);
-        const sentAt = readSendTime(msg);
-        if (sentAt >= 0) {
-          const us = (monotonicUs24() - sentAt) & 0xffffff;
-          latency[Math.min(LATENCY_BUCKETS - 1, Math.floor(us / LATENCY_BUCKET_US))]!++;
-        }
-        return;
-      }
-      const kind = classifyPacket(msg);
-      if (kind === PacketKind.Dtls) this.#dtls?.handleDatagram(msg);
-      else if (kind === PacketKind.Stun) this.#onCheckAnswered?.();
-    });
+  onPacket(msg: Buffer): void {
+    const b0 = msg[0]!;
+    if (b0 < 128 || b0 > 191) return;
+    if (msg[1]! >= 192 && msg[1]! <= 223) return; // RTCP
+    this.rtpReceived++;
+    this.#countSequence(msg);
+    const sentAt = readSendTime(msg);
+    if (sentAt >= 0) {
+      const us = (monotonicUs24() - sentAt) & 0xffffff;
+      this.latency[Math.min(LATENCY_BUCKETS - 1, Math.floor(us / LATENCY_BUCKET_US))]!++;
+    }
   }
 
   #countSequence(msg: Buffer): void {
@@ -215,90 +198,48 @@ class BenchClient {
     for (const stream of this.#streams.values()) expected += stream.highest - stream.first + 1;
     return expected;
   }
+}
 
-  /** ICE check and DTLS handshake to the transport's candidate (connect() was called by the parent). */
-  async connect(info: TransportInfo): Promise<void> {
-    this.#port = info.port;
-    this.#check = new StunBuilder(StunMethod.Binding, StunClass.Request)
-      .add(StunAttr.Username, `${info.usernameFragment}:bench`)
-      .addUint32(StunAttr.Priority, 1)
-      .addUint64(StunAttr.IceControlling, 1n)
-      .addFlag(StunAttr.UseCandidate)
-      .addMessageIntegrity(shortTermKey(info.password))
-      .addFingerprint()
-      .build();
-    const dtls = new DtlsSession({
-      role: 'client',
-      certificate: this.certificate,
-      remoteFingerprints: info.fingerprints,
-      send: (datagram) => this.socket.send(datagram, this.#port, '127.0.0.1'),
+/**
+ * One client of the SFU: the load generator's client transport (ICE check until answered, DTLS,
+ * SRTP, consent refresh), with what it receives counted, not decrypted.
+ */
+class BenchClient {
+  readonly transport: MediaTransport;
+  readonly counter: RtpCounter;
+  /** The socket is not read: what arrives is counted by the kernel (see countInKernel). */
+  kernelCounted = false;
+
+  constructor(info: TransportInfo, certificate: DtlsCertificate, latency: Uint32Array) {
+    // A busy machine deschedules the generator for tens of ms: room for ~2000 packets.
+    this.transport = new MediaTransport(info, certificate, {
+      socketBufferBytes: SOCKET_BUFFER_BYTES,
+      decryptRtp: false,
     });
-    this.#dtls = dtls;
-    const connected = new Promise<void>((resolve, reject) => {
-      dtls.once('connected', () => resolve());
-      dtls.once('error', reject);
-    });
-    // The ClientHello goes out once the SFU answered the check (it has selected this tuple by
-    // then); a busy SFU may take a while, and a ClientHello before that costs a 1 s DTLS retransmit.
-    await new Promise<void>((resolve, reject) => {
-      const retry = setInterval(() => this.keepAlive(), 100);
-      const timeout = setTimeout(() => {
-        clearInterval(retry);
-        reject(new Error('ICE check not answered in 30 s'));
-      }, 30_000);
-      this.#onCheckAnswered = () => {
-        this.#onCheckAnswered = undefined;
-        clearInterval(retry);
-        clearTimeout(timeout);
-        resolve();
-      };
-      this.keepAlive();
-    });
-    dtls.start();
-    await connected;
-    const keys = dtls.srtpKeyingMaterial();
-    const profile = srtpProfileById(DTLS_SRTP_PROFILES.find((p) => p.name === keys.profile)!.id)!;
-    this.srtp = new SrtpSession({
-      profile: profile.name,
-      localKey: keys.localMasterKey,
-      localSalt: keys.localMasterSalt,
-      remoteKey: keys.remoteMasterKey,
-      remoteSalt: keys.remoteMasterSalt,
-    });
+    const counter = new RtpCounter(latency);
+    this.counter = counter;
+    this.transport.onRtp = (buf) => counter.onPacket(buf);
   }
 
   /**
-   * Stops reading the socket (Node has no public call for it: the UDP handle's recvStop). With a
-   * buffer of a few datagrams, every later arrival is a drop the kernel counts for this socket:
-   * the SFU does the same work for this consumer, the load generator none. The client still
-   * sends its consent checks.
+   * Stops reading the socket: the SFU does the same work for this consumer, the load generator
+   * none. Consent checks still go out.
    */
   countInKernel(): void {
-    this.socket.setRecvBufferSize(KERNEL_COUNT_BUFFER_BYTES);
-    const state = Object.getOwnPropertySymbols(this.socket).find((s) => s.description === 'state symbol');
-    const handle =
-      state && (this.socket as unknown as Record<symbol, { handle?: { recvStop(): number } }>)[state]?.handle;
-    if (handle?.recvStop() !== 0) throw new Error('cannot stop reading a dgram socket in this Node');
+    stopReading(this.transport.socket);
     this.kernelCounted = true;
   }
 
   get port(): number {
-    return (this.socket.address() as { port: number }).port;
-  }
-
-  /** A connectivity check (consent refresh). */
-  keepAlive(): void {
-    if (this.#check) this.socket.send(this.#check, this.#port, '127.0.0.1');
+    return this.transport.socket.address().port;
   }
 
   send(packet: Buffer): void {
-    const out = this.srtp!.protectRtp(packet);
-    if (typeof out !== 'number') this.socket.send(out, this.#port, '127.0.0.1');
+    this.transport.sendRtp(packet, packet.length);
   }
 
   close(): void {
-    this.#dtls?.close();
-    this.socket.close();
+    this.transport.close();
   }
 }
 
@@ -371,13 +312,6 @@ class StreamSender {
   }
 }
 
-export interface TransportInfo {
-  port: number;
-  usernameFragment: string;
-  password: string;
-  fingerprints: DtlsFingerprint[];
-}
-
 type ChildRequest =
   | { op: 'connect'; id: number; transport: TransportInfo; countInKernel: boolean }
   | { op: 'send'; id: number; streams: StreamSpec[] }
@@ -409,19 +343,21 @@ export async function runClientProcess(): Promise<void> {
   const certificate = generateCertificate();
   const latency = new Uint32Array(LATENCY_BUCKETS);
   const clients = new Map<number, BenchClient>();
+  /** Every client's counter, and the floor's sinks'. */
+  const counters: RtpCounter[] = [];
+  const sinks: Socket[] = [];
   const senders: StreamSender[] = [];
   let ticker: NodeJS.Timeout | undefined;
-  let keepAlive: NodeJS.Timeout | undefined;
   const reply = (message: unknown) => process.send?.(message);
   process.on('disconnect', () => process.exit(0));
   process.on('message', async (request: ChildRequest) => {
     switch (request.op) {
       case 'connect': {
-        const client = new BenchClient(certificate, latency);
-        await client.bind();
-        await client.connect(request.transport);
+        const client = new BenchClient(request.transport, certificate, latency);
+        await client.transport.connect(30_000);
         if (request.countInKernel) client.countInKernel();
         clients.set(request.id, client);
+        counters.push(client.counter);
         reply({ op: 'connected' });
         return;
       }
@@ -440,10 +376,13 @@ export async function runClientProcess(): Promise<void> {
         // Plain UDP sockets that only count (the send floor measurement).
         const ports: number[] = [];
         for (let i = 0; i < request.count; i++) {
-          const client = new BenchClient(certificate, latency);
-          await client.bind();
-          clients.set(-1 - clients.size, client);
-          ports.push(client.port);
+          const socket = createSocket({ type: 'udp4', recvBufferSize: SOCKET_BUFFER_BYTES });
+          await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+          const counter = new RtpCounter(latency);
+          socket.on('message', (msg) => counter.onPacket(msg));
+          sinks.push(socket);
+          counters.push(counter);
+          ports.push(socket.address().port);
         }
         reply({ op: 'sinks', ports });
         return;
@@ -459,27 +398,23 @@ export async function runClientProcess(): Promise<void> {
             for (let n = 0; sender.sent < due && n < 50; n++) sender.sendNext();
           }
         }, 10);
-        keepAlive = setInterval(() => {
-          for (const client of clients.values()) client.keepAlive();
-        }, KEEPALIVE_MS);
         reply({ op: 'ok' });
         return;
       }
       case 'stop':
         clearInterval(ticker);
         ticker = undefined;
-        clearInterval(keepAlive);
         reply({ op: 'ok' });
         return;
       case 'snapshot': {
         let received = 0;
         let expected = 0;
         const kernelPorts = new Set<number>();
-        for (const client of clients.values()) {
-          received += client.rtpReceived;
-          expected += client.rtpExpected;
-          if (client.kernelCounted) kernelPorts.add(client.port);
+        for (const counter of counters) {
+          received += counter.rtpReceived;
+          expected += counter.rtpExpected;
         }
+        for (const client of clients.values()) if (client.kernelCounted) kernelPorts.add(client.port);
         const sent: Record<number, number> = {};
         for (const sender of senders) sent[sender.spec.ssrc] = sender.sent;
         const snapshot: ClientSnapshot = {
@@ -496,6 +431,7 @@ export async function runClientProcess(): Promise<void> {
       }
       case 'exit':
         for (const client of clients.values()) client.close();
+        for (const socket of sinks) socket.close();
         process.exit(0);
     }
   });
@@ -578,15 +514,14 @@ export class ClientPool {
       dtlsParameters: { role: 'client', fingerprints: owner.fingerprints as never },
     });
     const id = this.#nextId++;
-    const candidate = transport.iceCandidates[0]!;
     await owner.request({
       op: 'connect',
       id,
       transport: {
-        port: candidate.port,
-        usernameFragment: transport.iceParameters.usernameFragment,
-        password: transport.iceParameters.password,
-        fingerprints: transport.dtlsParameters.fingerprints as DtlsFingerprint[],
+        id: transport.id,
+        iceParameters: transport.iceParameters,
+        iceCandidates: transport.iceCandidates,
+        dtlsParameters: transport.dtlsParameters as TransportInfo['dtlsParameters'],
       },
       countInKernel: options.countInKernel ?? false,
     });

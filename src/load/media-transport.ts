@@ -1,17 +1,18 @@
 // The client end of one SFU WebRtcTransport, as a browser would be: one UDP socket connected to
 // the transport's ICE-lite candidate, STUN binding requests with USE-CANDIDATE (and again every
 // few seconds as consent refresh), a DTLS client, then SRTP/SRTCP both ways. Incoming packets
-// are decrypted in place and handed on without allocating.
+// are decrypted in place and handed on without allocating (or handed on still encrypted, for a
+// receiver that only counts them).
 import { createSocket, type Socket } from 'node:dgram';
 import {
-  SRTP_PROFILES as DTLS_SRTP_PROFILES,
   type DtlsCertificate,
   type DtlsFingerprint,
   DtlsSession,
   fingerprints,
 } from '../transport/dtls/index.js';
+import { srtpSessionFromDtls } from '../transport/endpoint/index.js';
 import { classifyPacket, PacketKind } from '../transport/ice/index.js';
-import { SrtpSession, srtpProfileById } from '../transport/srtp/index.js';
+import type { SrtpSession } from '../transport/srtp/index.js';
 import { StunAttr, StunBuilder, StunClass, StunMethod, shortTermKey } from '../wire/stun/index.js';
 
 /** What createWebRtcTransport answers (mediasoup's shapes), as far as a client needs it. */
@@ -23,7 +24,7 @@ export interface TransportInfo {
 }
 
 /** Browsers refresh consent every few seconds (RFC 7675); the SFU drops a tuple after 30 s. */
-const CONSENT_INTERVAL_MS = 5000;
+export const CONSENT_INTERVAL_MS = 5000;
 /** Binding requests are retransmitted until answered (RFC 8445 §14.3 pacing, simplified). */
 const CHECK_RETRY_MS = 200;
 const BINDING_SUCCESS = 0x0101;
@@ -39,8 +40,19 @@ export function clientDtlsParameters(certificate: DtlsCertificate): {
   };
 }
 
+export interface MediaTransportOptions {
+  /** Socket buffer sizes (default 1 MiB each). */
+  socketBufferBytes?: number;
+  /**
+   * false: RTP is handed to `onRtp` as it arrives, still SRTP (the header is readable; a
+   * receiver that only counts packets spends nothing on decryption). Default true.
+   */
+  decryptRtp?: boolean;
+}
+
 export class MediaTransport {
-  readonly #socket: Socket = createSocket({ type: 'udp4', recvBufferSize: 1 << 20, sendBufferSize: 1 << 20 });
+  readonly #socket: Socket;
+  readonly #decryptRtp: boolean;
   readonly #info: TransportInfo;
   readonly #dtls: DtlsSession;
   readonly #localUfrag = Math.random().toString(36).slice(2, 10);
@@ -50,7 +62,7 @@ export class MediaTransport {
   #checkTimer: NodeJS.Timeout | undefined;
   #iceDone = false;
   #closed = false;
-  /** Decrypted RTP: `buf[0, length)`. The buffer is the socket's; use it before returning. */
+  /** Decrypted RTP (see `decryptRtp`): `buf[0, length)`. The buffer is the socket's; use it before returning. */
   onRtp: (buf: Buffer, length: number) => void = () => {};
   /** Decrypted RTCP compound packet (a view over the socket's buffer). */
   onRtcp: (packet: Buffer) => void = () => {};
@@ -59,7 +71,10 @@ export class MediaTransport {
   bytesSent = 0;
   packetsSent = 0;
 
-  constructor(info: TransportInfo, certificate: DtlsCertificate) {
+  constructor(info: TransportInfo, certificate: DtlsCertificate, options: MediaTransportOptions = {}) {
+    const bufferBytes = options.socketBufferBytes ?? 1 << 20;
+    this.#socket = createSocket({ type: 'udp4', recvBufferSize: bufferBytes, sendBufferSize: bufferBytes });
+    this.#decryptRtp = options.decryptRtp ?? true;
     this.#info = info;
     this.#dtls = new DtlsSession({
       role: 'client',
@@ -77,6 +92,11 @@ export class MediaTransport {
 
   get connected(): boolean {
     return this.#srtp !== undefined;
+  }
+
+  /** The socket (bound once `connect()` has begun), e.g. for its local port. */
+  get socket(): Socket {
+    return this.#socket;
   }
 
   /**
@@ -109,14 +129,8 @@ export class MediaTransport {
       if (this.#checkTimer) clearTimeout(this.#checkTimer);
     }
     const keys = this.#dtls.srtpKeyingMaterial();
-    const profile = srtpProfileById(DTLS_SRTP_PROFILES.find((p) => p.name === keys.profile)!.id)!;
-    this.#srtp = new SrtpSession({
-      profile: profile.name,
-      localKey: keys.localMasterKey,
-      localSalt: keys.localMasterSalt,
-      remoteKey: keys.remoteMasterKey,
-      remoteSalt: keys.remoteMasterSalt,
-    });
+    this.#srtp = srtpSessionFromDtls(keys);
+    if (!this.#srtp) throw new Error(`SRTP profile ${keys.profile} negotiated but not implemented`);
     this.#consentTimer = setInterval(() => this.#sendCheck(), CONSENT_INTERVAL_MS);
   }
 
@@ -177,6 +191,10 @@ export class MediaTransport {
     if (kind === PacketKind.Rtp) {
       const srtp = this.#srtp;
       if (!srtp) return;
+      if (!this.#decryptRtp) {
+        this.onRtp(msg, msg.length);
+        return;
+      }
       const length = srtp.unprotectRtpInPlace(msg);
       if (length < 0) this.srtpErrors++;
       else this.onRtp(msg, length);

@@ -1,2 +1,3 @@
 export * from './answer.js';
+export * from './srtp-from-dtls.js';
 export * from './webrtc-endpoint.js';

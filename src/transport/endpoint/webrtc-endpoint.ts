@@ -12,7 +12,6 @@ import type { Logger } from '../../common/logger.js';
 import { silentLogger } from '../../common/logger.js';
 import {
   fingerprints as certificateFingerprints,
-  SRTP_PROFILES as DTLS_SRTP_PROFILES,
   type DtlsCertificate,
   type DtlsConnection,
   type DtlsFingerprint,
@@ -43,7 +42,7 @@ import {
   SctpAssociation,
   type SctpState,
 } from '../sctp/index.js';
-import { SrtpSession, srtpProfileById } from '../srtp/index.js';
+import type { SrtpSession } from '../srtp/index.js';
 import {
   type AnswerOptions,
   buildAnswer,
@@ -52,6 +51,7 @@ import {
   readRemoteTransport,
   SdpNegotiationError,
 } from './answer.js';
+import { srtpSessionFromDtls } from './srtp-from-dtls.js';
 
 export interface ListenInfo {
   protocol: 'udp' | 'tcp';
@@ -572,20 +572,12 @@ export class WebRtcEndpoint extends EventEmitter<WebRtcEndpointEvents> {
         return;
       }
       const keys = dtls.srtpKeyingMaterial();
-      // The DTLS and SRTP modules name profiles differently; the IANA id is common ground.
-      const id = DTLS_SRTP_PROFILES.find((p) => p.name === keys.profile)?.id;
-      const profile = id === undefined ? undefined : srtpProfileById(id);
-      if (!profile) {
+      const srtp = srtpSessionFromDtls(keys);
+      if (!srtp) {
         this.logger.warn({ profile: keys.profile }, 'endpoint: SRTP profile unknown to the SRTP module');
         return;
       }
-      this.srtp = new SrtpSession({
-        profile: profile.name,
-        localKey: keys.localMasterKey,
-        localSalt: keys.localMasterSalt,
-        remoteKey: keys.remoteMasterKey,
-        remoteSalt: keys.remoteMasterSalt,
-      });
+      this.srtp = srtp;
       this.emit('connected', connection);
     });
     this.maybeStartSctp();
