@@ -11,6 +11,7 @@ import type { Browser, Page } from 'playwright-core';
 import type { ConnectionStats } from '../../src/client/index.js';
 import { startTureen, type TureenServer } from '../../src/server/index.js';
 import { launchChromium } from '../helpers/browser.js';
+import { sleep, waitFor } from '../helpers/wait.js';
 
 export type { ConnectionStats };
 
@@ -18,6 +19,7 @@ const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 export const webRoot = join(repoRoot, 'dist/web');
 
 export { CHROMIUM_ARGS } from '../helpers/browser.js';
+export { sleep, waitFor };
 
 /** True when this process sees no interface but loopback (e.g. inside `unshare --net`). */
 export function onlyLoopbackInterfaces(): boolean {
@@ -131,30 +133,6 @@ export async function ensureWebBuild(): Promise<void> {
   } finally {
     await rmdir(lock);
   }
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Polls `probe` until it returns something other than undefined/false, or fails after `timeoutMs`. */
-export async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined | false> | T | undefined | false,
-  { timeoutMs = 15_000, intervalMs = 250 } = {},
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== undefined && value !== false) return value;
-    } catch (err) {
-      lastError = err;
-    }
-    await sleep(intervalMs);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${lastError}` : ''}`);
 }
 
 export function launchBrowser(): Promise<Browser> {

@@ -1,4 +1,5 @@
 // Reading the web app's pages from tests: video frames a tile plays, chat messages, layout.
+import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { waitFor } from './helpers.js';
 
@@ -62,6 +63,38 @@ export function sendChatMessages(page: Page, prefix: string, count: number): Pro
     },
     { prefix, count },
   );
+}
+
+/**
+ * SFU rooms: waits until every page's chat channels are open (its data producer and a data
+ * consumer per other page), then each page `i` sends `count` messages `p<i> 0…`; asserts that
+ * every page got every other page's messages, all of them and in order.
+ */
+export async function exchangeSfuChat(pages: Page[], peerIds: string[], count: number): Promise<void> {
+  await Promise.all(
+    pages.map((page, i) =>
+      waitFor(
+        `page ${i} chat channels open`,
+        () =>
+          page.evaluate((others) => {
+            const sfu = window.tureen.room?.sfu;
+            return sfu?.chatOpen === true && sfu.openChatChannels >= others;
+          }, pages.length - 1),
+        { timeoutMs: 20_000 },
+      ),
+    ),
+  );
+  const sent = await Promise.all(pages.map((page, i) => sendChatMessages(page, `p${i}`, count)));
+  for (const [i, page] of pages.entries()) {
+    for (const [j, id] of peerIds.entries()) {
+      if (i === j) continue;
+      await waitFor(
+        `page ${i} has page ${j}'s messages`,
+        async () => (await chatTexts(page, id)).length >= count,
+      );
+      assert.deepEqual(await chatTexts(page, id), sent[j]);
+    }
+  }
 }
 
 /** True when the page is no wider than its viewport. */

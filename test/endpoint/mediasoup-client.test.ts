@@ -8,11 +8,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { build } from 'esbuild';
 import type { Browser } from 'playwright-core';
 import { type DtlsParameters, WebRtcEndpoint } from '../../src/transport/endpoint/index.js';
 import { RtpError, RtpView } from '../../src/wire/rtp/rtp.js';
-import { launchChromium, type PageServer, servePage } from '../helpers/browser.js';
+import { launchChromium, type PageServer, serveMediasoupClientPage } from '../helpers/browser.js';
 import { newRtpSummary, recordRtp } from './helpers.js';
 
 const VP8_PT = 101;
@@ -79,27 +78,7 @@ let pages: PageServer;
 let origin: string;
 
 before(async () => {
-  const bundle = await build({
-    stdin: {
-      contents: "import * as m from 'mediasoup-client'; window.mediasoupClient = m;",
-      resolveDir: process.cwd(),
-    },
-    bundle: true,
-    format: 'iife',
-    platform: 'browser',
-    write: false,
-    logLevel: 'silent',
-  });
-  const script = bundle.outputFiles[0]!.text;
-  pages = await servePage((req, res) => {
-    if (req.url === '/mediasoup-client.js') {
-      res.writeHead(200, { 'content-type': 'text/javascript' });
-      res.end(script);
-      return;
-    }
-    res.writeHead(200, { 'content-type': 'text/html' });
-    res.end(PAGE);
-  });
+  pages = await serveMediasoupClientPage(PAGE);
   origin = pages.origin;
   browser = await launchChromium();
 });

@@ -2,6 +2,7 @@
 // for the pages it loads: shared by every browser test.
 import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { build } from 'esbuild';
 import { type Browser, chromium } from 'playwright-core';
 
 export const CHROMIUM_ARGS = [
@@ -52,4 +53,30 @@ export async function servePage(page: string | RequestListener): Promise<PageSer
     origin: `http://127.0.0.1:${(http.address() as AddressInfo).port}/`,
     close: () => new Promise<void>((resolve) => http.close(() => resolve())),
   };
+}
+
+/** mediasoup-client (npm, unmodified) bundled by esbuild for a page, as `window.mediasoupClient`. */
+export async function bundleMediasoupClient(): Promise<string> {
+  const bundle = await build({
+    stdin: {
+      contents: "import * as m from 'mediasoup-client'; window.mediasoupClient = m;",
+      resolveDir: process.cwd(),
+    },
+    bundle: true,
+    format: 'iife',
+    platform: 'browser',
+    write: false,
+    logLevel: 'silent',
+  });
+  return bundle.outputFiles[0]!.text;
+}
+
+/** Serves `page` (every path) with the mediasoup-client bundle at `/mediasoup-client.js`. */
+export async function serveMediasoupClientPage(page: string): Promise<PageServer> {
+  const script = await bundleMediasoupClient();
+  return servePage((req, res) => {
+    const js = req.url === '/mediasoup-client.js';
+    res.writeHead(200, { 'content-type': js ? 'text/javascript' : 'text/html' });
+    res.end(js ? script : page);
+  });
 }

@@ -7,6 +7,7 @@ import { after, before, type TestContext, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type LoadReport, LoadRunner, type Snapshot, summarize } from '../../src/load/index.js';
 import { startTureen, type TureenServer } from '../../src/server/index.js';
+import { sleep, waitFor } from '../helpers/wait.js';
 
 const VIDEO = { kbps: 300, fps: 30, keyFrameIntervalMs: 10_000 };
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -29,22 +30,6 @@ before(async () => {
 after(async () => {
   await server?.close();
 });
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined> | T | undefined,
-  timeoutMs = 20_000,
-) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await sleep(200);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 /** Streams with packets between the snapshots, by (receiver name, sender peerId, kind). */
 function flows(before: Snapshot, after: Snapshot): Map<string, { packets: number; lost: number }> {
@@ -104,10 +89,14 @@ test('three bots in one SFU room each receive the two others audio and video wit
       JSON.stringify(started),
     );
     // Everyone has media from everyone present at its join (join time set), then measure 5 s.
-    await waitFor('join times', async () => {
-      const { bots } = await runner.snapshot();
-      return bots.every((b) => b.joinMs !== null) ? true : undefined;
-    });
+    await waitFor(
+      'join times',
+      async () => {
+        const { bots } = await runner.snapshot();
+        return bots.every((b) => b.joinMs !== null) ? true : undefined;
+      },
+      { timeoutMs: 20_000, intervalMs: 200 },
+    );
     const peerIds = (await runner.snapshot()).bots.map((b) => b.peerId);
     const { first, last } = await cleanWindow(runner, t, 4000, (first, last) => {
       const found: string[] = [];
@@ -166,10 +155,14 @@ test('a bot that vanishes (no leave, sockets gone) does not disturb the others',
   const runner = await LoadRunner.start({ url: server.wsUrl, video: VIDEO });
   try {
     await runner.addRoom({ room: 'vanish', peers: 3, publishers: 3, startAt: Date.now(), rampMs: 100 });
-    await waitFor('join times', async () => {
-      const { bots } = await runner.snapshot();
-      return bots.every((b) => b.joinMs !== null) ? true : undefined;
-    });
+    await waitFor(
+      'join times',
+      async () => {
+        const { bots } = await runner.snapshot();
+        return bots.every((b) => b.joinMs !== null) ? true : undefined;
+      },
+      { timeoutMs: 20_000, intervalMs: 200 },
+    );
     const initial = await runner.snapshot();
     const gone = initial.bots.find((b) => b.name === 'vanish-bot2')!;
     assert.ok(await runner.vanish('vanish-bot2'));
@@ -199,11 +192,10 @@ test('a bot that vanishes (no leave, sockets gone) does not disturb the others',
     };
     await check();
     const room = server.sfu!.rooms.room('vanish')!;
-    await waitFor(
-      'the vanished peer to be dropped',
-      () => (room.peers.has(gone.peerId) ? undefined : true),
-      40_000,
-    );
+    await waitFor('the vanished peer to be dropped', () => (room.peers.has(gone.peerId) ? undefined : true), {
+      timeoutMs: 40_000,
+      intervalMs: 200,
+    });
     const last = await check();
     // Its consumers were closed on the others (consumerClosed): no stream from it is left.
     for (const bot of last.bots.filter((b) => b.name !== 'vanish-bot2')) {

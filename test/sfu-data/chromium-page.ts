@@ -5,36 +5,16 @@
  * so the test checks order, loss and content without moving megabytes through playwright.
  */
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { build } from 'esbuild';
-import type { Browser, Page } from 'playwright-core';
-import * as sfu from '../../src/sfu/index.js';
+import type { Page } from 'playwright-core';
 import type {
   DataConsumer,
   DataProducer,
   Producer,
-  Router,
   RtpCodecCapability,
   WebRtcTransport,
-  Worker,
 } from '../../src/sfu/public-types.js';
-import { launchChromium } from '../helpers/browser.js';
-
-export async function bundleMediasoupClient(): Promise<string> {
-  const bundle = await build({
-    stdin: {
-      contents: "import * as m from 'mediasoup-client'; window.mediasoupClient = m;",
-      resolveDir: process.cwd(),
-    },
-    bundle: true,
-    format: 'iife',
-    platform: 'browser',
-    write: false,
-    logLevel: 'silent',
-  });
-  return bundle.outputFiles[0]!.text;
-}
+import { type SfuPageHarness, startSfuPageHarness } from '../helpers/sfu-page.js';
+import { sleep } from '../helpers/wait.js';
 
 export const DATA_PAGE = `<!doctype html><html><body>
 <script src="/mediasoup-client.js"></script><script>
@@ -125,48 +105,14 @@ window.maxMessageSize = async () => {
 };
 </script></body></html>`;
 
-export interface DataHarness {
-  browser: Browser;
-  origin: string;
-  worker: Worker;
-  router: Router;
-  close(): Promise<void>;
+export type DataHarness = SfuPageHarness;
+
+/** Chromium, the data page and one SFU worker with a router. */
+export function startDataHarness(mediaCodecs: RtpCodecCapability[]): Promise<DataHarness> {
+  return startSfuPageHarness(DATA_PAGE, mediaCodecs);
 }
 
-/** Chromium, the page server and one SFU worker with a router. */
-export async function startDataHarness(mediaCodecs: RtpCodecCapability[]): Promise<DataHarness> {
-  const script = await bundleMediasoupClient();
-  const http = createServer((req, res) => {
-    const js = req.url === '/mediasoup-client.js';
-    res.writeHead(200, { 'content-type': js ? 'text/javascript' : 'text/html' });
-    res.end(js ? script : DATA_PAGE);
-  });
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  let browser: Browser | undefined;
-  let worker: Worker | undefined;
-  const close = async () => {
-    worker?.close();
-    await browser?.close();
-    await new Promise<void>((resolve) => http.close(() => resolve()));
-  };
-  try {
-    browser = await launchChromium();
-    worker = await sfu.createWorker({ logLevel: 'warn' });
-    const router = await worker.createRouter({ mediaCodecs });
-    return {
-      browser,
-      origin: `http://127.0.0.1:${(http.address() as AddressInfo).port}/`,
-      worker,
-      router,
-      close,
-    };
-  } catch (error) {
-    await close();
-    throw error;
-  }
-}
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export { sleep };
 
 /** Polls `read` every 200 ms until `ok`, failing with the last value after `ms`. */
 export async function until<T>(

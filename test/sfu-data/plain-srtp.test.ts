@@ -16,6 +16,7 @@ import * as sfu from '../../src/sfu/index.js';
 import type { PlainTransport, Router, Worker } from '../../src/sfu/public-types.js';
 import { SRTP_PROFILES, type SrtpProfileName, SrtpSession } from '../../src/transport/srtp/index.js';
 import { buildRtpPacket } from '../../src/wire/rtp/rtp.js';
+import { sleep, waitFor } from '../helpers/wait.js';
 
 let worker: Worker;
 let worker2: Worker;
@@ -36,16 +37,6 @@ after(() => {
   worker?.close();
   worker2?.close();
 });
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(what: string, ok: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 interface PeerCrypto {
   protectRtp(packet: Buffer): Buffer;
@@ -207,7 +198,10 @@ for (const suite of SUITES) {
             '127.0.0.1',
           );
       }
-      await waitFor('forwarded SRTP at Q', () => q.rtp.length >= payloads.length);
+      await waitFor('forwarded SRTP at Q', () => q.rtp.length >= payloads.length, {
+        timeoutMs: 10_000,
+        intervalMs: 10,
+      });
       const consumerSsrc = consumer.rtpParameters.encodings![0]!.ssrc!;
       q.rtp.forEach((packet, i) => {
         assert.equal(packet.readUInt32BE(8), consumerSsrc);
@@ -217,7 +211,7 @@ for (const suite of SUITES) {
 
       // A key frame request for the video consumer reaches P as SRTCP (PLI, RFC 4585).
       await videoConsumer.requestKeyFrame();
-      await waitFor('PLI at P', () => p.rtcp.length > 0);
+      await waitFor('PLI at P', () => p.rtcp.length > 0, { timeoutMs: 10_000, intervalMs: 10 });
       const pli = p.rtcp[0]!;
       assert.equal(pli[1], 206);
       assert.equal(pli[0]! & 0x1f, 1);
@@ -295,7 +289,10 @@ test('pipeToRouter with enableSrtp (AEAD_AES_256_GCM) carries RTP between worker
       );
       await sleep(2);
     }
-    await waitFor('RTP through the SRTP pipe', () => got.length >= payloads.length);
+    await waitFor('RTP through the SRTP pipe', () => got.length >= payloads.length, {
+      timeoutMs: 10_000,
+      intervalMs: 10,
+    });
     for (const [i, packet] of got.entries())
       assert.ok(packet.subarray(12).equals(payloads[i]!), `payload ${i}`);
     assert.deepEqual(pipeSuites, ['AEAD_AES_256_GCM']);

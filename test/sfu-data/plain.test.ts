@@ -12,6 +12,7 @@ import { after, before, test } from 'node:test';
 import * as sfu from '../../src/sfu/index.js';
 import type { PlainTransport, Router, Worker } from '../../src/sfu/public-types.js';
 import { ChunkType, SctpAssociation, sctpChecksum } from '../../src/transport/sctp/index.js';
+import { sleep, waitFor } from '../helpers/wait.js';
 
 let worker: Worker;
 let worker2: Worker;
@@ -27,16 +28,6 @@ after(() => {
   worker?.close();
   worker2?.close();
 });
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(what: string, ok: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 interface Client {
   socket: Socket;
@@ -77,7 +68,10 @@ async function plainClient(r: Router, options: { sctpSendBufferSize?: number } =
   socket.on('message', (packet) => sctp.handlePacket(packet));
   await transport.connect({ ip: '127.0.0.1', port: socket.address().port });
   sctp.connect();
-  await waitFor('SCTP connected', () => sctp.state === 'connected' && transport.sctpState === 'connected');
+  await waitFor('SCTP connected', () => sctp.state === 'connected' && transport.sctpState === 'connected', {
+    timeoutMs: 10_000,
+    intervalMs: 10,
+  });
   return {
     socket,
     sctp,
@@ -118,7 +112,10 @@ test('PlainTransport SCTP: produce/consume, PPIDs, pause/resume, subchannels, st
     a.sctp.send(7, 56, Buffer.alloc(1));
     a.sctp.send(7, 99, Buffer.from('custom ppid'));
     a.sctp.send(8, 51, Buffer.from('no DataProducer on stream 8: dropped'));
-    await waitFor('4 messages at B', () => (b.received.get(sid)?.length ?? 0) >= 4);
+    await waitFor('4 messages at B', () => (b.received.get(sid)?.length ?? 0) >= 4, {
+      timeoutMs: 10_000,
+      intervalMs: 10,
+    });
     assert.deepEqual(
       b.received.get(sid)!.map((m) => [m.ppid, m.data.toString('hex')]),
       [
@@ -128,7 +125,7 @@ test('PlainTransport SCTP: produce/consume, PPIDs, pause/resume, subchannels, st
         [99, Buffer.from('custom ppid').toString('hex')],
       ],
     );
-    await waitFor('Direct consumer', () => directGot.length >= 4);
+    await waitFor('Direct consumer', () => directGot.length >= 4, { timeoutMs: 10_000, intervalMs: 10 });
     assert.deepEqual(directGot[0], ['text', 51]);
 
     // Pause the DataConsumer, then the DataProducer: nothing reaches B; resume: it flows again.
@@ -141,7 +138,10 @@ test('PlainTransport SCTP: produce/consume, PPIDs, pause/resume, subchannels, st
     await sleep(300);
     await producer.resume();
     a.sctp.send(7, 51, Buffer.from('after'));
-    await waitFor('after resume', () => b.received.get(sid)!.length >= 5);
+    await waitFor('after resume', () => b.received.get(sid)!.length >= 5, {
+      timeoutMs: 10_000,
+      intervalMs: 10,
+    });
     assert.equal(b.received.get(sid)!.at(-1)!.data.toString(), 'after');
     assert.equal(b.received.get(sid)!.length, 5);
 
@@ -155,7 +155,10 @@ test('PlainTransport SCTP: produce/consume, PPIDs, pause/resume, subchannels, st
     directProducer.send('required 5', undefined, [1], 5);
     await sub.setSubchannels([3]);
     directProducer.send('to 3 again', undefined, [3]);
-    await waitFor('subchannel messages', () => (b.received.get(subId)?.length ?? 0) >= 3);
+    await waitFor('subchannel messages', () => (b.received.get(subId)?.length ?? 0) >= 3, {
+      timeoutMs: 10_000,
+      intervalMs: 10,
+    });
     await sleep(200);
     assert.deepEqual(
       b.received.get(subId)!.map((m) => m.data.toString()),
@@ -180,14 +183,20 @@ test('PlainTransport SCTP: produce/consume, PPIDs, pause/resume, subchannels, st
     const resets: number[][] = [];
     b.sctp.on('incomingstreamreset', (ids) => resets.push(ids));
     consumer.close();
-    await waitFor('stream reset at B', () => resets.some((ids) => ids.includes(sid)));
+    await waitFor('stream reset at B', () => resets.some((ids) => ids.includes(sid)), {
+      timeoutMs: 10_000,
+      intervalMs: 10,
+    });
     direct.close();
 
     // The remote aborts: sctpState 'closed' on the API object, its event and the observer's.
     const events: string[] = [];
     a.transport.on('sctpstatechange', (s) => events.push(s));
     a.sctp.abort();
-    await waitFor('sctpState closed', () => a.transport.sctpState === 'closed');
+    await waitFor('sctpState closed', () => a.transport.sctpState === 'closed', {
+      timeoutMs: 10_000,
+      intervalMs: 10,
+    });
     assert.deepEqual(events, ['closed']);
     assert.equal(states.at(-1), 'closed');
   } finally {
@@ -218,9 +227,9 @@ test('PlainTransport SCTP: sctpsendbufferfull, bufferedAmount, bufferedamountlow
     await waitFor(
       'accepted messages at B',
       () => (b.received.get(consumer.sctpStreamParameters!.streamId)?.length ?? 0) >= accepted,
-      20_000,
+      { timeoutMs: 20_000, intervalMs: 10 },
     );
-    await waitFor('bufferedamountlow', () => lows.length > 0);
+    await waitFor('bufferedamountlow', () => lows.length > 0, { timeoutMs: 10_000, intervalMs: 10 });
     assert.ok(lows[0]! <= 10_000);
     assert.equal(await consumer.getBufferedAmount(), 0);
     assert.ok(b.received.get(consumer.sctpStreamParameters!.streamId)!.every((m) => m.data.equals(big)));
@@ -264,7 +273,7 @@ test('pipeToRouter of data producers to another worker: SCTP and Direct producer
     await waitFor(
       'piped messages',
       () => [...got.values()].every((l) => l.length >= 500) && (c.received.get(farId)?.length ?? 0) >= 500,
-      15_000,
+      { timeoutMs: 15_000, intervalMs: 10 },
     );
     const expect = (prefix: string) => Array.from({ length: 500 }, (_, i) => `${prefix}${i}`);
     assert.deepEqual(got.get('piped'), expect('s'));
@@ -354,7 +363,10 @@ test('bad SCTP input on an SFU transport is dropped without harming it or anothe
       }
       if (i % 100 === 99) await sleep(5);
     }
-    await waitFor('1000 messages at B', () => (b.received.get(sid)?.length ?? 0) >= 1000, 20_000);
+    await waitFor('1000 messages at B', () => (b.received.get(sid)?.length ?? 0) >= 1000, {
+      timeoutMs: 20_000,
+      intervalMs: 10,
+    });
     await sleep(200);
     assert.deepEqual(
       b.received.get(sid)!.map((m) => m.data.toString()),

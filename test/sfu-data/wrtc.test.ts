@@ -10,6 +10,7 @@ import { createRequire } from 'node:module';
 import { after, before, test } from 'node:test';
 import * as sfu from '../../src/sfu/index.js';
 import type { Router, WebRtcTransport, Worker } from '../../src/sfu/public-types.js';
+import { sleep, waitFor } from '../helpers/wait.js';
 
 const require = createRequire(import.meta.url);
 // biome-ignore lint/suspicious/noExplicitAny: @roamhq/wrtc ships no types
@@ -27,16 +28,6 @@ before(async () => {
 });
 
 after(() => worker?.close());
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(what: string, ok: () => boolean, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 /** The SDP answer mediasoup-client would build for a data-only transport. */
 function answerFor(offer: string, transport: WebRtcTransport): string {
@@ -166,12 +157,12 @@ test('libwebrtc (wrtc) clients: data channels through the SFU, ordered and parti
     await waitFor(
       'channels open',
       () => [...p.dc.values(), ...q.values()].every((c) => c.readyState === 'open'),
-      20_000,
+      { timeoutMs: 20_000, intervalMs: 20 },
     );
     await waitFor(
       'SCTP connected on both transports',
       () => p.transport.sctpState === 'connected' && transportQ.sctpState === 'connected',
-      10_000,
+      { timeoutMs: 10_000, intervalMs: 20 },
     );
     assert.ok(producerStates.includes('connected'), `sctpstatechange: ${producerStates}`);
 
@@ -188,7 +179,10 @@ test('libwebrtc (wrtc) clients: data channels through the SFU, ordered and parti
     for (const m of messages) p.dc.get('chat').send(typeof m === 'string' ? m : new Uint8Array(m));
     for (let i = 0; i < 1000; i++) p.dc.get('chat').send(`#${i}`);
     const chatLog = received.get('chat')!;
-    await waitFor('chat messages at Q', () => chatLog.length >= messages.length + 1000, 30_000);
+    await waitFor('chat messages at Q', () => chatLog.length >= messages.length + 1000, {
+      timeoutMs: 30_000,
+      intervalMs: 20,
+    });
     assert.equal(chatLog.length, messages.length + 1000);
     messages.forEach((m, i) => {
       const got = chatLog[i];
@@ -200,7 +194,7 @@ test('libwebrtc (wrtc) clients: data channels through the SFU, ordered and parti
     // Unordered, maxRetransmits 0: no duplicates, nothing corrupted, loopback delivers nearly all.
     for (let i = 0; i < 300; i++) p.dc.get('state').send(`${i}`);
     const stateLog = received.get('state')!;
-    await waitFor('state messages at Q', () => stateLog.length >= 270, 15_000);
+    await waitFor('state messages at Q', () => stateLog.length >= 270, { timeoutMs: 15_000, intervalMs: 20 });
     await sleep(300);
     assert.equal(new Set(stateLog).size, stateLog.length);
     assert.ok(stateLog.every((v) => typeof v === 'string' && Number(v) >= 0 && Number(v) < 300));
@@ -212,10 +206,13 @@ test('libwebrtc (wrtc) clients: data channels through the SFU, ordered and parti
 
     // The SFU closes Q's chat consumer: its stream is reset and Q's channel closes.
     chatConsumer.close();
-    await waitFor('Q chat channel closed', () => qChatClosed, 10_000);
+    await waitFor('Q chat channel closed', () => qChatClosed, { timeoutMs: 10_000, intervalMs: 20 });
     // P closes its state channel: libwebrtc resets stream 2, the SFU resets it back.
     p.dc.get('state').close();
-    await waitFor('P state channel closed', () => p.dc.get('state').readyState === 'closed', 10_000);
+    await waitFor('P state channel closed', () => p.dc.get('state').readyState === 'closed', {
+      timeoutMs: 10_000,
+      intervalMs: 20,
+    });
     // The other channels stay open.
     assert.equal(p.dc.get('chat').readyState, 'open');
     assert.equal(q.get('state').readyState, 'open');

@@ -11,7 +11,7 @@ import { networkInterfaces } from 'node:os';
 import { after, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import {
-  Bridge,
+  bridgedTransports,
   type Harness,
   openPeers,
   sleep,
@@ -37,12 +37,7 @@ after(async () => {
 test('Chromium mediasoup-client → tureen/sfu → Chromium mediasoup-client: video decoded, audio heard, pause/resume, producer close', {
   timeout: 85_000,
 }, async () => {
-  const bridge = new Bridge();
-  const listenInfos = [{ protocol: 'udp' as const, ip: '127.0.0.1' }];
-  const sendTransport = await harness.router.createWebRtcTransport({ listenInfos });
-  const recvTransport = await harness.router.createWebRtcTransport({ listenInfos });
-  bridge.transports.set(sendTransport.id, sendTransport);
-  bridge.transports.set(recvTransport.id, recvTransport);
+  const { bridge, sendTransport, recvTransport } = await bridgedTransports(harness);
   const dtlsStates: string[] = [];
   const iceStates: string[] = [];
   let selectedTuple: unknown;
@@ -145,12 +140,7 @@ test('Chromium mediasoup-client → tureen/sfu → Chromium mediasoup-client: vi
 test('Chromium simulcast (3 RIDs) consumed at each spatial layer via setPreferredLayers; ICE restart keeps media flowing', {
   timeout: 85_000,
 }, async () => {
-  const bridge = new Bridge();
-  const listenInfos = [{ protocol: 'udp' as const, ip: '127.0.0.1' }];
-  const sendTransport = await harness.router.createWebRtcTransport({ listenInfos });
-  const recvTransport = await harness.router.createWebRtcTransport({ listenInfos });
-  bridge.transports.set(sendTransport.id, sendTransport);
-  bridge.transports.set(recvTransport.id, recvTransport);
+  const { bridge, sendTransport, recvTransport } = await bridgedTransports(harness);
   let pages: { pageA: Page; pageB: Page } | undefined;
   try {
     pages = await openPeers(harness, bridge, transportInfo(sendTransport), transportInfo(recvTransport));

@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import {
-  Bridge,
+  bridgedTransports,
   type Harness,
   LossyRelay,
   openPeers,
@@ -43,12 +43,7 @@ type Stats = Record<string, number>;
 test('consumer feedback counters: NACKs answered from the producer store, PLI after a blackout', {
   timeout: 85_000,
 }, async () => {
-  const bridge = new Bridge();
-  const listenInfos = [{ protocol: 'udp' as const, ip: '127.0.0.1' }];
-  const sendTransport = await harness.router.createWebRtcTransport({ listenInfos });
-  const recvTransport = await harness.router.createWebRtcTransport({ listenInfos });
-  bridge.transports.set(sendTransport.id, sendTransport);
-  bridge.transports.set(recvTransport.id, recvTransport);
+  const { bridge, sendTransport, recvTransport } = await bridgedTransports(harness);
   const sfuCandidate = recvTransport.iceCandidates[0]!;
   const relay = new LossyRelay(
     { address: sfuCandidate.address ?? sfuCandidate.ip, port: sfuCandidate.port },
@@ -143,12 +138,7 @@ test('consumer feedback counters: NACKs answered from the producer store, PLI af
 test('REMB only: the producer negotiates goog-remb, Chrome follows the SFU estimate up and down', {
   timeout: 85_000,
 }, async () => {
-  const bridge = new Bridge();
-  const listenInfos = [{ protocol: 'udp' as const, ip: '127.0.0.1' }];
-  const sendTransport = await harness.router.createWebRtcTransport({ listenInfos });
-  const recvTransport = await harness.router.createWebRtcTransport({ listenInfos });
-  bridge.transports.set(sendTransport.id, sendTransport);
-  bridge.transports.set(recvTransport.id, recvTransport);
+  const { bridge, sendTransport, recvTransport } = await bridgedTransports(harness);
   // The router's capabilities without transport-cc: mediasoup-client offers REMB + abs-send-time.
   const caps = structuredClone(harness.router.rtpCapabilities);
   caps.headerExtensions = (caps.headerExtensions ?? []).filter((e) => !e.uri.includes('transport-wide-cc'));

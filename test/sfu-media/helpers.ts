@@ -1,25 +1,14 @@
 /** Shared pieces of the sfu-media tests: the mediasoup-client page, the API bridge, stats polling. */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { build } from 'esbuild';
-import { type Browser, chromium, type Page } from 'playwright-core';
-import * as sfu from '../../src/sfu/index.js';
-import type { Consumer, Producer, Router, WebRtcTransport, Worker } from '../../src/sfu/public-types.js';
-
-export const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--use-fake-device-for-media-stream',
-  '--use-fake-ui-for-media-stream',
-  '--allow-loopback-in-peer-connection',
-];
+import type { Page } from 'playwright-core';
+import type {
+  Consumer,
+  Producer,
+  WebRtcTransport,
+  WebRtcTransportOptions,
+} from '../../src/sfu/public-types.js';
+import { type SfuPageHarness, startSfuPageHarness } from '../helpers/sfu-page.js';
+import { sleep } from '../helpers/wait.js';
 
 export const PAGE = `<!doctype html><html><body><video id="v" autoplay muted playsinline></video>
 <script src="/mediasoup-client.js"></script><script>
@@ -127,62 +116,14 @@ export const mediaCodecs = [
   { kind: 'video' as const, mimeType: 'video/VP8', clockRate: 90000 },
 ];
 
-export interface Harness {
-  browser: Browser;
-  origin: string;
-  worker: Worker;
-  router: Router;
-  close(): Promise<void>;
-}
+export type Harness = SfuPageHarness;
 
 /** Chromium, the page server (mediasoup-client bundled with esbuild), one SFU worker and router. */
-export async function startHarness(): Promise<Harness> {
-  const bundle = await build({
-    stdin: {
-      contents: "import * as m from 'mediasoup-client'; window.mediasoupClient = m;",
-      resolveDir: process.cwd(),
-    },
-    bundle: true,
-    format: 'iife',
-    platform: 'browser',
-    write: false,
-    logLevel: 'silent',
-  });
-  const script = bundle.outputFiles[0]!.text;
-  const http: Server = createServer((req, res) => {
-    if (req.url === '/mediasoup-client.js') {
-      res.writeHead(200, { 'content-type': 'text/javascript' });
-      res.end(script);
-      return;
-    }
-    res.writeHead(200, { 'content-type': 'text/html' });
-    res.end(PAGE);
-  });
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  const origin = `http://127.0.0.1:${(http.address() as AddressInfo).port}/`;
-  let browser: Browser | undefined;
-  let worker: Worker | undefined;
-  const close = async () => {
-    worker?.close();
-    await browser?.close();
-    await new Promise<void>((resolve) => http.close(() => resolve()));
-  };
-  try {
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: CHROMIUM_ARGS,
-      timeout: 30_000,
-    });
-    worker = await sfu.createWorker({ logLevel: 'warn' });
-    const router = await worker.createRouter({ mediaCodecs });
-    return { browser, origin, worker, router, close };
-  } catch (error) {
-    await close();
-    throw error;
-  }
+export function startHarness(): Promise<Harness> {
+  return startSfuPageHarness(PAGE, mediaCodecs);
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export { sleep };
 
 export function transportInfo(transport: WebRtcTransport) {
   return {
@@ -247,6 +188,19 @@ export async function waitFor(
     last = await stats(page);
   }
   return last;
+}
+
+/** A send and a receive WebRtcTransport on the harness's router, both known to a new bridge. */
+export async function bridgedTransports(
+  harness: Harness,
+  options: WebRtcTransportOptions = { listenInfos: [{ protocol: 'udp', ip: '127.0.0.1' }] },
+): Promise<{ bridge: Bridge; sendTransport: WebRtcTransport; recvTransport: WebRtcTransport }> {
+  const bridge = new Bridge();
+  const sendTransport = await harness.router.createWebRtcTransport(options);
+  const recvTransport = await harness.router.createWebRtcTransport(options);
+  bridge.transports.set(sendTransport.id, sendTransport);
+  bridge.transports.set(recvTransport.id, recvTransport);
+  return { bridge, sendTransport, recvTransport };
 }
 
 /** Opens page A (send transport) and page B (recv transport), each loaded with the router's capabilities. */

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import {
-  Bridge,
+  bridgedTransports,
   type Harness,
   LossyRelay,
   openPeers,
@@ -36,12 +36,7 @@ after(async () => {
 test('5 % loss between Chromium producer and the SFU: NACK/RTX repairs it, the consumer keeps decoding', {
   timeout: 85_000,
 }, async () => {
-  const bridge = new Bridge();
-  const listenInfos = [{ protocol: 'udp' as const, ip: '127.0.0.1' }];
-  const sendTransport = await harness.router.createWebRtcTransport({ listenInfos });
-  const recvTransport = await harness.router.createWebRtcTransport({ listenInfos });
-  bridge.transports.set(sendTransport.id, sendTransport);
-  bridge.transports.set(recvTransport.id, recvTransport);
+  const { bridge, sendTransport, recvTransport } = await bridgedTransports(harness);
   const sfuCandidate = sendTransport.iceCandidates[0]!;
   const relay = new LossyRelay(
     { address: sfuCandidate.address ?? sfuCandidate.ip, port: sfuCandidate.port },

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { LoadRunner, type Snapshot, summarize } from '../../src/load/index.js';
 import { startTureen, type TureenServer } from '../../src/server/index.js';
+import { sleep } from '../helpers/wait.js';
 
 const VIDEO = { kbps: 500, fps: 30, keyFrameIntervalMs: 10_000 };
 const PEERS = 7;
@@ -33,8 +34,6 @@ before(async () => {
 after(async () => {
   await server?.close();
 });
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Packets received and lost (sequence gaps) per stream between two snapshots, summed. */
 function totals(first: Snapshot, last: Snapshot): { packets: number; lost: number; streams: number } {

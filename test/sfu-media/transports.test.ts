@@ -6,7 +6,14 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { Bridge, type Harness, openPeers, startHarness, transportInfo, waitFor } from './helpers.js';
+import {
+  bridgedTransports,
+  type Harness,
+  openPeers,
+  startHarness,
+  transportInfo,
+  waitFor,
+} from './helpers.js';
 
 let harness: Harness;
 
@@ -24,15 +31,11 @@ after(async () => {
 test('Through a WebRtcServer (one shared UDP port, routed by ufrag): both transports on the same port, video decoded', {
   timeout: 60_000,
 }, async () => {
-  const bridge = new Bridge();
   const server = await harness.worker.createWebRtcServer({
     listenInfos: [{ protocol: 'udp', ip: '127.0.0.1' }],
   });
-  const sendTransport = await harness.router.createWebRtcTransport({ webRtcServer: server });
-  const recvTransport = await harness.router.createWebRtcTransport({ webRtcServer: server });
+  const { bridge, sendTransport, recvTransport } = await bridgedTransports(harness, { webRtcServer: server });
   assert.equal(sendTransport.iceCandidates[0]!.port, recvTransport.iceCandidates[0]!.port);
-  bridge.transports.set(sendTransport.id, sendTransport);
-  bridge.transports.set(recvTransport.id, recvTransport);
   let pages: { pageA: Page; pageB: Page } | undefined;
   try {
     pages = await openPeers(harness, bridge, transportInfo(sendTransport), transportInfo(recvTransport));
@@ -55,13 +58,10 @@ test('Through a WebRtcServer (one shared UDP port, routed by ufrag): both transp
 test('ICE-TCP only (RFC 4571 framing on the engine sockets): video decoded', {
   timeout: 60_000,
 }, async () => {
-  const bridge = new Bridge();
-  const listenInfos = [{ protocol: 'tcp' as const, ip: '127.0.0.1' }];
-  const sendTransport = await harness.router.createWebRtcTransport({ listenInfos });
-  const recvTransport = await harness.router.createWebRtcTransport({ listenInfos });
+  const { bridge, sendTransport, recvTransport } = await bridgedTransports(harness, {
+    listenInfos: [{ protocol: 'tcp', ip: '127.0.0.1' }],
+  });
   assert.equal(sendTransport.iceCandidates[0]!.protocol, 'tcp');
-  bridge.transports.set(sendTransport.id, sendTransport);
-  bridge.transports.set(recvTransport.id, recvTransport);
   let pages: { pageA: Page; pageB: Page } | undefined;
   try {
     pages = await openPeers(harness, bridge, transportInfo(sendTransport), transportInfo(recvTransport));

@@ -17,7 +17,7 @@ import {
   waitFor,
   webRoot,
 } from '../e2e/helpers.js';
-import { chatTexts, framesAdvance, sendChatMessages } from '../e2e/page-probes.js';
+import { exchangeSfuChat, framesAdvance } from '../e2e/page-probes.js';
 
 const ROOM = 'sfu-features';
 const PAGES = 3;
@@ -242,29 +242,6 @@ if (!rerunInLoopbackNamespace(fileURLToPath(import.meta.url), 240_000)) {
   test('chat through the SFU: every page gets the others’ messages in order', {
     timeout: 40_000,
   }, async () => {
-    await Promise.all(
-      pages.map((page, i) =>
-        waitFor(
-          `page ${i} chat channels open`,
-          () =>
-            page.evaluate((others) => {
-              const sfu = window.tureen.room?.sfu;
-              return sfu?.chatOpen === true && sfu.openChatChannels >= others;
-            }, PAGES - 1),
-          { timeoutMs: 20_000 },
-        ),
-      ),
-    );
-    const sent = await Promise.all(pages.map((page, i) => sendChatMessages(page, `p${i}`, 10)));
-    for (const [i, page] of pages.entries()) {
-      for (const [j, id] of ids.entries()) {
-        if (i === j) continue;
-        await waitFor(
-          `page ${i} has page ${j}'s messages`,
-          async () => (await chatTexts(page, id)).length >= 10,
-        );
-        assert.deepEqual(await chatTexts(page, id), sent[j]);
-      }
-    }
+    await exchangeSfuChat(pages, ids, 10);
   });
 }

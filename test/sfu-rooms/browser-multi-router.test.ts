@@ -17,7 +17,7 @@ import {
   waitFor,
   webRoot,
 } from '../e2e/helpers.js';
-import { chatTexts, sendChatMessages } from '../e2e/page-probes.js';
+import { exchangeSfuChat } from '../e2e/page-probes.js';
 import { sfuToken, startWebSfuServer, type WebSfuServer } from './helpers.js';
 
 const PAGES = 4;
@@ -109,29 +109,6 @@ if (!rerunInLoopbackNamespace(fileURLToPath(import.meta.url), 110_000)) {
   });
 
   test('chat messages cross the pipe between the workers in order', { timeout: 40_000 }, async () => {
-    await Promise.all(
-      pages.map((page, i) =>
-        waitFor(
-          `page ${i} chat channels open`,
-          () =>
-            page.evaluate((others) => {
-              const sfu = window.tureen.room?.sfu;
-              return sfu?.chatOpen === true && sfu.openChatChannels >= others;
-            }, PAGES - 1),
-          { timeoutMs: 20_000 },
-        ),
-      ),
-    );
-    const sent = await Promise.all(pages.map((page, i) => sendChatMessages(page, `p${i}`, 5)));
-    for (const [i, page] of pages.entries()) {
-      for (const [j, id] of peerIds.entries()) {
-        if (i === j) continue;
-        await waitFor(
-          `page ${i} has page ${j}'s messages`,
-          async () => (await chatTexts(page, id)).length >= 5,
-        );
-        assert.deepEqual(await chatTexts(page, id), sent[j]);
-      }
-    }
+    await exchangeSfuChat(pages, peerIds, 5);
   });
 }
