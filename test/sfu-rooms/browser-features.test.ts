@@ -129,7 +129,12 @@ if (!rerunInLoopbackNamespace(fileURLToPath(import.meta.url), 240_000)) {
     if (ids[(index + 1) % PAGES] !== next) {
       await waitFor('the new speaker highlighted', () => viewer.$(`.tile.speaking[data-peer-id="${next}"]`));
     }
-    assert.equal(await viewer.$(`.tile.speaking[data-peer-id="${speaker}"]`), null);
+    // The muted speaker's highlight goes (the server may take another 300 ms interval to settle).
+    await waitFor(
+      'the muted speaker no longer highlighted',
+      async () => (await viewer.$(`.tile.speaking[data-peer-id="${speaker}"]`)) === null || undefined,
+      { timeoutMs: 10_000 },
+    );
     await pages[index]!.click('#mic-button');
   });
 
